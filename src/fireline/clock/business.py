@@ -1,0 +1,200 @@
+"""Business-time arithmetic on a team's calendar: working days, hours, holidays, DST-safe.
+
+Rules (the policy reference documents them for users):
+- A start outside working hours first rolls forward to the next working-hours start.
+- "N business days" steps over N working days and keeps the (rolled) local time of day.
+- "N business hours" counts elapsed time inside working windows only.
+- "N hours" / "N minutes" are elapsed wall-clock time.
+Arithmetic on instants is done in UTC: Python subtracts and adds aware datetimes that share a
+tzinfo in wall time, which is wrong across a DST change.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import holidays
+
+from fireline.policy.schema import Calendar
+from fireline.policy.targets import Target, TargetKind
+
+HolidaySource = Callable[[int], Iterable[date]]
+
+_YEARS_WITHOUT_WORK = 10
+
+
+def country_holidays(
+    country: str | None, subdivision: str | None, extra: Iterable[date]
+) -> HolidaySource:
+    """Holidays of one year: the `holidays` package's (observed days included) plus our own."""
+    own = frozenset(extra)
+
+    def of_year(year: int) -> Iterable[date]:
+        days = set(d for d in own if d.year == year)
+        if country is not None:
+            days.update(holidays.country_holidays(country, subdiv=subdivision, years=year).keys())
+        return days
+
+    return of_year
+
+
+class BusinessCalendar:
+    """Working days and hours in one zone; immutable after construction, caches by year."""
+
+    def __init__(
+        self,
+        zone: ZoneInfo,
+        working_days: Iterable[int],
+        start: time,
+        end: time,
+        holidays_of_year: HolidaySource,
+    ) -> None:
+        if end <= start:
+            raise ValueError("working hours must end after they start")
+        self.zone = zone
+        self.working_days = frozenset(working_days)
+        if not self.working_days:
+            raise ValueError("a calendar needs at least one working day")
+        self.start = start
+        self.end = end
+        self._holidays_of_year = holidays_of_year
+        self._years: tuple[int, int] | None = None
+        self._ordinals: list[int] = []
+
+    @classmethod
+    def from_policy(cls, calendar: Calendar) -> BusinessCalendar:
+        rules = calendar.holidays
+        return cls(
+            ZoneInfo(calendar.timezone),
+            (day.weekday for day in calendar.working_days),
+            calendar.working_hours.start,
+            calendar.working_hours.end,
+            country_holidays(rules.country, rules.subdivision, rules.dates),
+        )
+
+    # -- working days -----------------------------------------------------------------------
+
+    def _ensure_years(self, first: int, last: int) -> None:
+        if self._years is not None and self._years[0] <= first and last <= self._years[1]:
+            return
+        low = first if self._years is None else min(first, self._years[0])
+        high = last if self._years is None else max(last, self._years[1])
+        ordinals: list[int] = []
+        for year in range(low, high + 1):
+            off = set(self._holidays_of_year(year))
+            day = date(year, 1, 1)
+            while day.year == year:
+                if day.weekday() in self.working_days and day not in off:
+                    ordinals.append(day.toordinal())
+                day += timedelta(days=1)
+        self._years = (low, high)
+        self._ordinals = ordinals
+
+    def is_working_day(self, day: date) -> bool:
+        self._ensure_years(day.year, day.year)
+        index = bisect_left(self._ordinals, day.toordinal())
+        return index < len(self._ordinals) and self._ordinals[index] == day.toordinal()
+
+    def _working_day_after(self, day: date, steps: int) -> date:
+        """The working day `steps` working days after `day` (0: `day` itself or the next one)."""
+        ordinal = day.toordinal()
+        for grow in range(_YEARS_WITHOUT_WORK + 1):
+            self._ensure_years(day.year, day.year + 1 + grow + steps // 200)
+            index = bisect_left(self._ordinals, ordinal) + steps
+            if index < len(self._ordinals):
+                return date.fromordinal(self._ordinals[index])
+        raise ValueError(f"no working day within {_YEARS_WITHOUT_WORK} years of {day}")
+
+    def working_days_between(self, first: date, last: date) -> int:
+        """How many working days lie in [first, last)."""
+        self._ensure_years(first.year, last.year)
+        return bisect_left(self._ordinals, last.toordinal()) - bisect_left(
+            self._ordinals, first.toordinal()
+        )
+
+    # -- instants ---------------------------------------------------------------------------
+
+    def local(self, day: date, at: time) -> datetime:
+        """`day` at wall time `at` in the zone; a time skipped by DST moves forward by the gap."""
+        return datetime.combine(day, at, tzinfo=self.zone).astimezone(UTC).astimezone(self.zone)
+
+    def is_working_time(self, instant: datetime) -> bool:
+        local = instant.astimezone(self.zone)
+        return self.is_working_day(local.date()) and self._window_contains(local)
+
+    def _window_contains(self, local: datetime) -> bool:
+        return self.local(local.date(), self.start) <= local < self.local(local.date(), self.end)
+
+    def next_working_start(self, instant: datetime) -> datetime:
+        """`instant` itself if inside working hours, else the start of the next working window."""
+        local = instant.astimezone(self.zone)
+        day = local.date()
+        if self.is_working_day(day):
+            if self._window_contains(local):
+                return local
+            if local < self.local(day, self.start):
+                return self.local(day, self.start)
+        return self.local(self._working_day_after(day + timedelta(days=1), 0), self.start)
+
+    def add_business_days(self, instant: datetime, days: int) -> datetime:
+        begin = self.next_working_start(instant)
+        target_day = self._working_day_after(begin.date(), days)
+        return self.local(target_day, begin.time())
+
+    def add_business_time(self, instant: datetime, amount: timedelta) -> datetime:
+        """Count `amount` of time inside working windows only."""
+        if amount < timedelta(0):
+            raise ValueError("business time is counted forward only")
+        current = self.next_working_start(instant)
+        remaining = amount
+        while True:
+            window_end = self.local(current.date(), self.end)
+            available = window_end.astimezone(UTC) - current.astimezone(UTC)
+            if remaining <= available:
+                return (current.astimezone(UTC) + remaining).astimezone(self.zone)
+            remaining -= available
+            next_day = self._working_day_after(current.date() + timedelta(days=1), 0)
+            current = self.local(next_day, self.start)
+
+    def business_time_between(self, first: datetime, last: datetime) -> timedelta:
+        """Working time elapsed in [first, last): what a paused clock gives back."""
+        if last <= first:
+            return timedelta(0)
+        total = timedelta(0)
+        current = self.next_working_start(first)
+        end_utc = last.astimezone(UTC)
+        while current.astimezone(UTC) < end_utc:
+            window_end = self.local(current.date(), self.end).astimezone(UTC)
+            total += min(window_end, end_utc) - current.astimezone(UTC)
+            next_day = self._working_day_after(current.date() + timedelta(days=1), 0)
+            current = self.local(next_day, self.start)
+        return total
+
+    def due_by(self, target: Target, start: datetime) -> datetime:
+        """When a target that starts counting at `start` falls due, in the calendar's zone."""
+        if target.kind is TargetKind.immediately:
+            return start.astimezone(self.zone)
+        if target.kind is TargetKind.business_days:
+            return self.add_business_days(start, target.amount)
+        if target.kind is TargetKind.business_hours:
+            return self.add_business_time(start, timedelta(hours=target.amount))
+        span = (
+            timedelta(hours=target.amount)
+            if target.kind is TargetKind.hours
+            else timedelta(minutes=target.amount)
+        )
+        return (start.astimezone(UTC) + span).astimezone(self.zone)
+
+    def extend_for_pause(
+        self, target: Target, due: datetime, paused_at: datetime, resumed_at: datetime
+    ) -> datetime:
+        """Move a due-by later by the time its clock stood still, in the target's own units."""
+        if target.kind is TargetKind.immediately:
+            return due.astimezone(self.zone)
+        if target.kind in (TargetKind.hours, TargetKind.minutes):
+            paused = resumed_at.astimezone(UTC) - paused_at.astimezone(UTC)
+            return (due.astimezone(UTC) + paused).astimezone(self.zone)
+        return self.add_business_time(due, self.business_time_between(paused_at, resumed_at))
