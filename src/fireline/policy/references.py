@@ -89,6 +89,9 @@ def _problems(policy: Policy) -> Iterator[Problem]:
     if len(set(aliases)) != len(aliases):
         yield ("levels",), "a level alias is used by two levels"
 
+    default_level = policy.classification.default_level
+    if default_level is not None and default_level not in levels:
+        yield ("classification", "default_level"), _unknown(default_level, levels, "level")
     rules = [rule.name for rule in policy.classification.rules]
     yield from _duplicates(rules, ("classification", "rules"), "rule")
     for index, rule in enumerate(policy.classification.rules):

@@ -168,6 +168,9 @@ class Example(Strict):
 
 
 class Classification(Strict):
+    default_level: str | None = Field(
+        default=None, description="the level when no rule fires and nobody chose one"
+    )
     rules: list[Rule] = Field(default_factory=list)
     examples: list[Example] = Field(default_factory=list)
 

@@ -1,0 +1,25 @@
+"""Every table, imported in one place so Alembic and tests see the whole schema."""
+
+from fireline.auth.models import ApiToken, User
+from fireline.incidents.models import Incident, IncidentMember, RoleAssignment
+from fireline.orgs.models import Organisation, PolicyVersion, Team
+from fireline.store.base import Base
+from fireline.tickets.models import Comment, Link, PriorityChange, Ticket
+from fireline.timeline.models import Event
+
+__all__ = [
+    "ApiToken",
+    "Base",
+    "Comment",
+    "Event",
+    "Incident",
+    "IncidentMember",
+    "Link",
+    "Organisation",
+    "PolicyVersion",
+    "PriorityChange",
+    "RoleAssignment",
+    "Team",
+    "Ticket",
+    "User",
+]

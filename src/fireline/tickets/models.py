@@ -1,0 +1,85 @@
+"""Tickets (production issues, bugs, support requests) and what hangs off them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from fireline.store.base import Base
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        Index("ix_tickets_team_open_priority", "team_id", "is_open", "priority"),
+        Index("ix_tickets_org_created", "org_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
+    policy_version_id: Mapped[int] = mapped_column(ForeignKey("policy_versions.id"))
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    service: Mapped[str | None] = mapped_column(String(200))
+    type: Mapped[str | None] = mapped_column(String(80))
+    priority: Mapped[str | None] = mapped_column(String(80))
+    priority_source: Mapped[str] = mapped_column(String(16))
+    classification_rule: Mapped[str | None] = mapped_column(String(80))
+    signals: Mapped[dict[str, float]]
+    labels: Mapped[list[str]]
+    status: Mapped[str] = mapped_column(String(80))
+    is_open: Mapped[bool]
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+    incident_criteria: Mapped[list[str]]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    clock_started_at: Mapped[datetime]
+    response_due_at: Mapped[datetime | None]
+    resolution_due_at: Mapped[datetime | None]
+    responded_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    paused_at: Mapped[datetime | None]
+
+
+class Comment(Base):
+    __tablename__ = "ticket_comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    via: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+
+
+class Link(Base):
+    __tablename__ = "ticket_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    title: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime]
+
+
+class PriorityChange(Base):
+    """Who changed a ticket's priority, when, why: mitigation (down) or escalation (up)."""
+
+    __tablename__ = "ticket_priority_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    from_level: Mapped[str | None] = mapped_column(String(80))
+    to_level: Mapped[str] = mapped_column(String(80))
+    note: Mapped[str] = mapped_column(Text)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime]
+
+
+__all__ = ["Comment", "Link", "PriorityChange", "Ticket"]

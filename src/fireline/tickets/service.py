@@ -1,0 +1,652 @@
+"""Ticket use cases; each is one transaction with its timeline events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import TextClause, func, or_, select, text
+from sqlalchemy.orm import Session
+
+from fireline.auth.actor import Actor, Role
+from fireline.auth.models import User
+from fireline.auth.service import user_by_handle
+from fireline.clock.now import Clock
+from fireline.errors import Conflict, Invalid, NotFound
+from fireline.incidents import workflow
+from fireline.orgs.models import Team
+from fireline.orgs.service import PolicyInForce, policy_in_force, policy_of_version, team_by_slug
+from fireline.policy.schema import UnknownLevel
+from fireline.store.db import Database
+from fireline.tickets.models import Comment, Link, PriorityChange, Ticket
+from fireline.tickets.schemas import (
+    CommentView,
+    LinkView,
+    NewTicket,
+    PriorityChangeView,
+    TicketPage,
+    TicketView,
+)
+from fireline.timeline.schemas import EventView
+from fireline.timeline.service import event_views, events_of, record
+from fireline.triage.classify import (
+    classify,
+    incident_criteria_met,
+    labels_from_list,
+    level_from_labels,
+)
+
+
+def _set_due_bys(ticket: Ticket, judged: PolicyInForce, start: datetime) -> None:
+    """Targets of the ticket's level, counted from `start` on the team's calendar."""
+    ticket.clock_started_at = start
+    ticket.response_due_at = ticket.resolution_due_at = None
+    if ticket.priority is None:
+        return
+    level = judged.policy.level(ticket.priority)
+    if level.response is not None:
+        ticket.response_due_at = judged.calendar.due_by(level.response, start)
+    if level.resolution is not None:
+        ticket.resolution_due_at = judged.calendar.due_by(level.resolution, start)
+
+
+def _choose_priority(judged: PolicyInForce, new: NewTicket) -> tuple[str | None, str, str | None]:
+    """(level, source, rule): a person's choice, else a label naming a level, else the rules."""
+    policy = judged.policy
+    if new.priority is not None:
+        try:
+            policy.level(new.priority)
+        except UnknownLevel as error:
+            raise Invalid("priority", str(error), known=error.known) from None
+        return new.priority, "person", None
+    labelled = level_from_labels(policy, new.labels)
+    if labelled is not None:
+        return labelled, "label", None
+    verdict = classify(policy, new.signals, labels_from_list(new.labels))
+    if verdict.level is not None:
+        return verdict.level, "policy", verdict.rule
+    if new.type is not None:
+        for issue_type in policy.issue_types:
+            if issue_type.name == new.type and issue_type.default_level is not None:
+                return issue_type.default_level, "type", None
+    if policy.classification.default_level is not None:
+        return policy.classification.default_level, "default", None
+    raise Invalid(
+        "priority",
+        "the policy needs a priority: give one, or signals or labels that match a rule",
+        known=[level.name for level in policy.levels],
+    )
+
+
+def _check_type(judged: PolicyInForce, kind: str | None) -> None:
+    known = [t.name for t in judged.policy.issue_types]
+    if kind is not None and kind not in known:
+        raise Invalid(
+            "type", f"unknown issue type {kind!r}; types: {', '.join(known) or '-'}", known=known
+        )
+
+
+def _user_id(session: Session, actor: Actor, handle: str | None, field: str) -> int | None:
+    if handle is None:
+        return None
+    try:
+        return user_by_handle(session, actor.org_id, handle).id
+    except NotFound:
+        raise Invalid(field, f"no user {handle!r}") from None
+
+
+def open_ticket(db: Database, clock: Clock, actor: Actor, new: NewTicket) -> TicketView:
+    """Open a ticket judged by its team's policy in force: priority, due-bys, incident criteria."""
+    actor.require(Role.responder)
+    now = clock.now()
+    with db.transaction() as session:
+        team = _team(session, actor, new.team)
+        judged = policy_in_force(session, team.id)
+        _check_type(judged, new.type)
+        priority, source, rule = _choose_priority(judged, new)
+        try:
+            state = workflow.initial_state(judged.policy.workflows.ticket, new.status)
+        except workflow.UnknownState as error:
+            raise Invalid("status", str(error), known=error.known) from None
+        criteria = incident_criteria_met(judged.policy, new.signals, labels_from_list(new.labels))
+        ticket = Ticket(
+            org_id=actor.org_id,
+            team_id=team.id,
+            policy_version_id=judged.version_id,
+            title=new.title,
+            description=new.description,
+            service=new.service,
+            type=new.type,
+            priority=priority,
+            priority_source=source,
+            classification_rule=rule,
+            signals=dict(new.signals),
+            labels=list(dict.fromkeys(new.labels)),
+            status=state.name,
+            is_open=state.open,
+            reporter_id=actor.user_id,
+            assignee_id=_user_id(session, actor, new.assignee, "assignee"),
+            incident_criteria=[c.name for c in criteria],
+            created_at=now,
+            updated_at=now,
+            responded_at=None,
+            resolved_at=None if state.open else now,
+            paused_at=now if state.stops_clock else None,
+        )
+        _set_due_bys(ticket, judged, now)
+        session.add(ticket)
+        session.flush()
+        for url in new.links:
+            session.add(Link(ticket_id=ticket.id, url=url, title="", created_at=now))
+        why = f"by rule {rule!r}" if rule else f"({source})"
+        record(
+            session,
+            actor,
+            now,
+            "ticket.opened",
+            f"opened at {priority or 'no priority'} {why} in state {state.name}",
+            ticket_id=ticket.id,
+            priority=priority,
+            rule=rule,
+            source=source,
+            policy_version=judged.version,
+        )
+        if criteria:
+            names = ", ".join(c.name for c in criteria)
+            record(
+                session,
+                actor,
+                now,
+                "ticket.incident_criteria",
+                f"meets the policy's incident criteria ({names}): declare an incident",
+                ticket_id=ticket.id,
+                criteria=[c.name for c in criteria],
+            )
+        session.flush()
+        return _view(session, ticket, judged, team.slug)
+
+
+def _team(session: Session, actor: Actor, slug: str) -> Team:
+    try:
+        return team_by_slug(session, actor.org_id, slug)
+    except NotFound as error:
+        raise Invalid("team", error.detail, **error.extensions) from None
+
+
+def _load(session: Session, actor: Actor, ticket_id: int, *, lock: bool = False) -> Ticket:
+    query = select(Ticket).where(Ticket.id == ticket_id, Ticket.org_id == actor.org_id)
+    if lock:
+        query = query.with_for_update()
+    ticket = session.scalar(query)
+    if ticket is None:
+        raise NotFound(f"no ticket {ticket_id}")
+    return ticket
+
+
+def _handles(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = session.execute(select(User.id, User.handle).where(User.id.in_(wanted)))
+    return {row.id: row.handle for row in rows}
+
+
+def _view(
+    session: Session,
+    ticket: Ticket,
+    judged: PolicyInForce,
+    team_slug: str,
+    *,
+    handles: dict[int, str] | None = None,
+    detail: bool = True,
+) -> TicketView:
+    comments = links = changes = []
+    if detail:
+        comments = list(
+            session.scalars(
+                select(Comment).where(Comment.ticket_id == ticket.id).order_by(Comment.id)
+            )
+        )
+        links = list(
+            session.scalars(select(Link).where(Link.ticket_id == ticket.id).order_by(Link.id))
+        )
+        changes = list(
+            session.scalars(
+                select(PriorityChange)
+                .where(PriorityChange.ticket_id == ticket.id)
+                .order_by(PriorityChange.id)
+            )
+        )
+    if handles is None:
+        handles = _handles(
+            session,
+            [
+                ticket.reporter_id,
+                ticket.assignee_id,
+                *(c.author_id for c in comments),
+                *(c.actor_id for c in changes),
+            ],
+        )
+
+    def handle(user_id: int | None) -> str | None:
+        return handles.get(user_id) if user_id is not None else None
+
+    return TicketView(
+        id=ticket.id,
+        team=team_slug,
+        title=ticket.title,
+        description=ticket.description,
+        service=ticket.service,
+        type=ticket.type,
+        priority=ticket.priority,
+        priority_source=ticket.priority_source,
+        classification_rule=ticket.classification_rule,
+        signals=ticket.signals,
+        labels=ticket.labels,
+        status=ticket.status,
+        open=ticket.is_open,
+        allowed_next=workflow.allowed_next(judged.policy.workflows.ticket, ticket.status),
+        reporter=handle(ticket.reporter_id),
+        assignee=handle(ticket.assignee_id),
+        incident_id=ticket.incident_id,
+        incident_criteria=ticket.incident_criteria,
+        created_at=ticket.created_at,
+        updated_at=ticket.updated_at,
+        clock_started_at=ticket.clock_started_at,
+        response_due_at=ticket.response_due_at,
+        resolution_due_at=ticket.resolution_due_at,
+        responded_at=ticket.responded_at,
+        resolved_at=ticket.resolved_at,
+        paused_at=ticket.paused_at,
+        policy_version=judged.version,
+        comments=[
+            CommentView(
+                id=c.id, author=handle(c.author_id), body=c.body, via=c.via, created_at=c.created_at
+            )
+            for c in comments
+        ],
+        links=[LinkView(id=link.id, url=link.url, title=link.title) for link in links],
+        priority_changes=[
+            PriorityChangeView(
+                kind=c.kind,
+                from_level=c.from_level,
+                to_level=c.to_level,
+                note=c.note,
+                actor=handle(c.actor_id),
+                at=c.at,
+            )
+            for c in changes
+        ],
+    )
+
+
+def _team_slug(session: Session, team_id: int) -> str:
+    slug = session.scalar(select(Team.slug).where(Team.id == team_id))
+    assert slug is not None
+    return slug
+
+
+def view_ticket(session: Session, ticket: Ticket) -> TicketView:
+    """A ticket as the API shows it, judged by the policy version it was opened under."""
+    return _view(
+        session,
+        ticket,
+        policy_of_version(session, ticket.policy_version_id),
+        _team_slug(session, ticket.team_id),
+    )
+
+
+def get_ticket(db: Database, actor: Actor, ticket_id: int) -> TicketView:
+    with db.transaction() as session:
+        return view_ticket(session, _load(session, actor, ticket_id))
+
+
+def list_tickets(
+    db: Database,
+    actor: Actor,
+    *,
+    team: str | None = None,
+    status: str | None = None,
+    priority: str | None = None,
+    open: bool | None = None,
+    label: str | None = None,
+    q: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> TicketPage:
+    """A filtered page of tickets, newest first; a constant number of queries per page."""
+    with db.transaction() as session:
+        query = select(Ticket).where(Ticket.org_id == actor.org_id)
+        if team is not None:
+            query = query.where(Ticket.team_id == _team(session, actor, team).id)
+        if status is not None:
+            query = query.where(Ticket.status == status)
+        if priority is not None:
+            query = query.where(Ticket.priority == priority)
+        if open is not None:
+            query = query.where(Ticket.is_open == open)
+        if q:
+            pattern = f"%{q}%"
+            query = query.where(or_(Ticket.title.ilike(pattern), Ticket.description.ilike(pattern)))
+        if label is not None:
+            query = query.where(_has_label(db.dialect, label))
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        page = list(session.scalars(query.order_by(Ticket.id.desc()).limit(limit).offset(offset)))
+        teams = dict(
+            session.execute(select(Team.id, Team.slug).where(Team.org_id == actor.org_id)).tuples()
+        )
+        versions = {v: policy_of_version(session, v) for v in {t.policy_version_id for t in page}}
+        handles = _handles(session, [i for t in page for i in (t.reporter_id, t.assignee_id)])
+        items = [
+            _view(
+                session,
+                t,
+                versions[t.policy_version_id],
+                teams[t.team_id],
+                handles=handles,
+                detail=False,
+            )
+            for t in page
+        ]
+        return TicketPage(items=items, total=total, limit=limit, offset=offset)
+
+
+def _has_label(dialect: str, label: str) -> TextClause:
+    if dialect == "postgresql":
+        clause = text("tickets.labels @> jsonb_build_array(CAST(:label AS text))")
+    else:
+        clause = text("EXISTS (SELECT 1 FROM json_each(tickets.labels) WHERE value = :label)")
+    return clause.bindparams(label=label)
+
+
+def _current_policy(session: Session, ticket: Ticket) -> PolicyInForce:
+    return policy_of_version(session, ticket.policy_version_id)
+
+
+def _require_open(ticket: Ticket, verb: str) -> None:
+    if not ticket.is_open:
+        raise Conflict(
+            f"ticket {ticket.id} is {ticket.status}; reopen it to {verb} it", status=ticket.status
+        )
+
+
+def _change_priority(
+    db: Database, clock: Clock, actor: Actor, ticket_id: int, to: str, note: str, kind: str
+) -> TicketView:
+    actor.require(Role.responder)
+    now = clock.now()
+    with db.transaction() as session:
+        ticket = _load(session, actor, ticket_id, lock=True)
+        judged = _current_policy(session, ticket)
+        policy = judged.policy
+        _require_open(ticket, kind)
+        try:
+            policy.level(to)
+        except UnknownLevel as error:
+            raise Invalid("to", str(error), known=error.known) from None
+        current = ticket.priority
+        if kind == "mitigate":
+            allowed = policy.downgrades_from(current) if current else []
+            if to not in allowed:
+                raise Conflict(
+                    f"the policy does not let {current} be mitigated to {to}"
+                    + (
+                        "; raising a priority is 'escalate'"
+                        if current and policy.level(to).rank < policy.level(current).rank
+                        else ""
+                    ),
+                    current=current,
+                    requested=to,
+                    allowed=allowed,
+                )
+            if policy.mitigation.note_required and not note.strip():
+                raise Invalid("note", "the policy requires a note saying how it was mitigated")
+        else:
+            rank = policy.level(current).rank if current else None
+            allowed = [
+                lv.name
+                for lv in sorted(policy.levels, key=lambda lv: lv.rank)
+                if rank is None or lv.rank < rank
+            ]
+            if to not in allowed:
+                raise Conflict(
+                    f"escalating {current} to {to} does not raise it; "
+                    "lowering a priority is 'mitigate'",
+                    current=current,
+                    requested=to,
+                    allowed=allowed,
+                )
+            if not note.strip():
+                raise Invalid("note", "say why the priority goes up")
+        ticket.priority = to
+        ticket.priority_source = "person"
+        ticket.classification_rule = None
+        ticket.updated_at = now
+        if kind == "mitigate":
+            if policy.mitigation.restart_clock:
+                _set_due_bys(ticket, judged, now)
+        else:
+            old_response, old_resolution = ticket.response_due_at, ticket.resolution_due_at
+            _set_due_bys(ticket, judged, now)
+            # Escalating may only bring a deadline closer, never push one out.
+            ticket.response_due_at = _earliest(old_response, ticket.response_due_at)
+            ticket.resolution_due_at = _earliest(old_resolution, ticket.resolution_due_at)
+        session.add(
+            PriorityChange(
+                ticket_id=ticket.id,
+                kind=kind,
+                from_level=current,
+                to_level=to,
+                note=note,
+                actor_id=actor.user_id,
+                at=now,
+            )
+        )
+        verb = "mitigated" if kind == "mitigate" else "escalated"
+        record(
+            session,
+            actor,
+            now,
+            f"ticket.{verb}",
+            f"{verb} from {current} to {to}: {note}",
+            ticket_id=ticket.id,
+            from_level=current,
+            to_level=to,
+            note=note,
+        )
+        session.flush()
+        return view_ticket(session, ticket)
+
+
+def _earliest(first: datetime | None, second: datetime | None) -> datetime | None:
+    present = [d for d in (first, second) if d is not None]
+    return min(present) if present else None
+
+
+def mitigate(
+    db: Database, clock: Clock, actor: Actor, ticket_id: int, to: str, note: str
+) -> TicketView:
+    """Lower a priority as the policy allows, with a note; targets then count from now."""
+    return _change_priority(db, clock, actor, ticket_id, to, note, "mitigate")
+
+
+def escalate(
+    db: Database, clock: Clock, actor: Actor, ticket_id: int, to: str, note: str
+) -> TicketView:
+    """Raise a priority; deadlines move closer, never later."""
+    return _change_priority(db, clock, actor, ticket_id, to, note, "escalate")
+
+
+def move_ticket(
+    db: Database, clock: Clock, actor: Actor, ticket_id: int, to: str, note: str = ""
+) -> TicketView:
+    """Move through the ticket workflow; closed states stop the clocks, stop-states pause them."""
+    actor.require(Role.responder)
+    now = clock.now()
+    with db.transaction() as session:
+        ticket = _load(session, actor, ticket_id, lock=True)
+        judged = _current_policy(session, ticket)
+        flow = judged.policy.workflows.ticket
+        try:
+            target = workflow.check_move(flow, ticket.status, to)
+        except workflow.UnknownState as error:
+            raise Invalid("to", str(error), known=error.known) from None
+        previous = workflow.state(flow, ticket.status)
+        if previous.stops_clock and not target.stops_clock and ticket.paused_at is not None:
+            _resume_clocks(ticket, judged, now)
+        if target.stops_clock and not previous.stops_clock:
+            ticket.paused_at = now
+        if ticket.responded_at is None:
+            ticket.responded_at = now
+        ticket.is_open = target.open
+        ticket.resolved_at = None if target.open else now
+        ticket.status = target.name
+        ticket.updated_at = now
+        record(
+            session,
+            actor,
+            now,
+            "ticket.moved",
+            f"{previous.name} → {target.name}" + (f": {note}" if note else ""),
+            ticket_id=ticket.id,
+            source=previous.name,
+            target=target.name,
+            note=note,
+        )
+        session.flush()
+        return view_ticket(session, ticket)
+
+
+def _resume_clocks(ticket: Ticket, judged: PolicyInForce, now: datetime) -> None:
+    assert ticket.paused_at is not None and ticket.priority is not None
+    level = judged.policy.level(ticket.priority)
+    if ticket.response_due_at is not None and level.response and ticket.responded_at is None:
+        ticket.response_due_at = judged.calendar.extend_for_pause(
+            level.response, ticket.response_due_at, ticket.paused_at, now
+        )
+    if ticket.resolution_due_at is not None and level.resolution:
+        ticket.resolution_due_at = judged.calendar.extend_for_pause(
+            level.resolution, ticket.resolution_due_at, ticket.paused_at, now
+        )
+    ticket.paused_at = None
+
+
+def assign_ticket(
+    db: Database, clock: Clock, actor: Actor, ticket_id: int, assignee: str | None
+) -> TicketView:
+    actor.require(Role.responder)
+    now = clock.now()
+    with db.transaction() as session:
+        ticket = _load(session, actor, ticket_id, lock=True)
+        ticket.assignee_id = _user_id(session, actor, assignee, "assignee")
+        if ticket.responded_at is None and assignee is not None:
+            ticket.responded_at = now
+        ticket.updated_at = now
+        record(
+            session,
+            actor,
+            now,
+            "ticket.assigned",
+            f"assigned to {assignee}" if assignee else "unassigned",
+            ticket_id=ticket.id,
+            assignee=assignee,
+        )
+        session.flush()
+        return view_ticket(session, ticket)
+
+
+def add_comment(
+    session: Session, actor: Actor, now: datetime, ticket: Ticket, body: str
+) -> Comment:
+    comment = Comment(
+        ticket_id=ticket.id, author_id=actor.user_id, body=body, via=actor.via.value, created_at=now
+    )
+    session.add(comment)
+    ticket.updated_at = now
+    record(session, actor, now, "ticket.commented", body[:200], ticket_id=ticket.id)
+    return comment
+
+
+def comment_on(db: Database, clock: Clock, actor: Actor, ticket_id: int, body: str) -> TicketView:
+    actor.require(Role.responder)
+    if not body.strip():
+        raise Invalid("body", "a comment needs some text")
+    with db.transaction() as session:
+        ticket = _load(session, actor, ticket_id)
+        add_comment(session, actor, clock.now(), ticket, body)
+        session.flush()
+        return view_ticket(session, ticket)
+
+
+def add_link(
+    db: Database, clock: Clock, actor: Actor, ticket_id: int, url: str, title: str
+) -> TicketView:
+    actor.require(Role.responder)
+    now = clock.now()
+    with db.transaction() as session:
+        ticket = _load(session, actor, ticket_id)
+        session.add(Link(ticket_id=ticket.id, url=url, title=title, created_at=now))
+        ticket.updated_at = now
+        record(
+            session,
+            actor,
+            now,
+            "ticket.linked",
+            f"link: {title or url}",
+            ticket_id=ticket.id,
+            url=url,
+        )
+        session.flush()
+        return view_ticket(session, ticket)
+
+
+def load_for_update(session: Session, actor: Actor, ticket_id: int) -> Ticket:
+    """For other capabilities' services acting on a ticket inside their own transaction."""
+    return _load(session, actor, ticket_id, lock=True)
+
+
+def attach_to_incident(
+    session: Session, actor: Actor, now: datetime, ticket_id: int, incident_id: int
+) -> Ticket:
+    ticket = _load(session, actor, ticket_id, lock=True)
+    if ticket.incident_id not in (None, incident_id):
+        raise Conflict(
+            f"ticket {ticket_id} belongs to incident {ticket.incident_id} already",
+            incident=ticket.incident_id,
+        )
+    ticket.incident_id = incident_id
+    ticket.updated_at = now
+    record(
+        session,
+        actor,
+        now,
+        "ticket.incident",
+        f"part of incident #{incident_id}",
+        ticket_id=ticket_id,
+        incident=incident_id,
+    )
+    return ticket
+
+
+def ids_in_incident(session: Session, incident_id: int) -> list[int]:
+    return list(
+        session.scalars(
+            select(Ticket.id).where(Ticket.incident_id == incident_id).order_by(Ticket.id)
+        )
+    )
+
+
+def ticket_timeline(db: Database, actor: Actor, ticket_id: int) -> list[EventView]:
+    with db.transaction() as session:
+        ticket = _load(session, actor, ticket_id)
+        return event_views(session, events_of(session, ticket_id=ticket.id))
+
+
+def count_tickets(db: Database, actor: Actor) -> int:
+    with db.transaction() as session:
+        return (
+            session.scalar(
+                select(func.count()).select_from(Ticket).where(Ticket.org_id == actor.org_id)
+            )
+            or 0
+        )

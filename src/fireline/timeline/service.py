@@ -1,0 +1,75 @@
+"""Writing to and reading the timeline; events are only ever appended."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fireline.auth.actor import Actor
+from fireline.auth.models import User
+from fireline.timeline.models import Event
+from fireline.timeline.schemas import EventView
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    at: datetime,
+    kind: str,
+    summary: str,
+    *,
+    ticket_id: int | None = None,
+    incident_id: int | None = None,
+    **data: Any,
+) -> Event:
+    """Append one event in the caller's transaction, so it commits with the change it tells."""
+    event = Event(
+        org_id=actor.org_id,
+        ticket_id=ticket_id,
+        incident_id=incident_id,
+        kind=kind,
+        summary=summary,
+        data=data,
+        actor_id=actor.user_id,
+        via=actor.via.value,
+        at=at,
+    )
+    session.add(event)
+    return event
+
+
+def events_of(
+    session: Session, *, ticket_id: int | None = None, incident_id: int | None = None
+) -> list[Event]:
+    query = select(Event).order_by(Event.at, Event.id)
+    if ticket_id is not None:
+        query = query.where(Event.ticket_id == ticket_id)
+    if incident_id is not None:
+        query = query.where(Event.incident_id == incident_id)
+    return list(session.scalars(query))
+
+
+def event_views(session: Session, events: list[Event]) -> list[EventView]:
+    ids = {e.actor_id for e in events if e.actor_id is not None}
+    handles: dict[int, str] = {}
+    if ids:
+        handles = dict(
+            session.execute(select(User.id, User.handle).where(User.id.in_(ids))).tuples().all()
+        )
+    return [
+        EventView(
+            id=e.id,
+            kind=e.kind,
+            summary=e.summary,
+            data=e.data,
+            actor=handles.get(e.actor_id) if e.actor_id else None,
+            via=e.via,
+            at=e.at,
+            ticket_id=e.ticket_id,
+            incident_id=e.incident_id,
+        )
+        for e in events
+    ]
