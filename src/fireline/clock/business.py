@@ -12,7 +12,7 @@ tzinfo in wall time, which is wrong across a DST change.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -87,13 +87,18 @@ class BusinessCalendar:
             off = set(self._holidays_of_year(year))
             day = date(year, 1, 1)
             while day.year == year:
-                if day.weekday() in self.working_days and day not in off:
+                if day.weekday() in self.working_days and day not in off and self._has_work(day):
                     ordinals.append(day.toordinal())
                 day += timedelta(days=1)
         self._years = (low, high)
         self._ordinals = ordinals
 
+    def _has_work(self, day: date) -> bool:
+        opens, closes = self._window(day)
+        return opens < closes
+
     def is_working_day(self, day: date) -> bool:
+        """A weekday the team works, not a holiday, whose working hours DST has not skipped."""
         self._ensure_years(day.year, day.year)
         index = bisect_left(self._ordinals, day.toordinal())
         return index < len(self._ordinals) and self._ordinals[index] == day.toordinal()
@@ -118,59 +123,105 @@ class BusinessCalendar:
     # -- instants ---------------------------------------------------------------------------
 
     def local(self, day: date, at: time) -> datetime:
-        """`day` at wall time `at` in the zone; a time skipped by DST moves forward by the gap."""
-        return datetime.combine(day, at, tzinfo=self.zone).astimezone(UTC).astimezone(self.zone)
+        """The first instant of `day` at which the zone's clock reads `at` or later.
+
+        That is `day` at `at` when the time exists (its first pass when DST repeats it); a time
+        skipped by DST becomes the end of the gap, so later wall times never map to earlier
+        instants (working hours from 02:30 open at 03:00 on the day 02:00 jumps to 03:00).
+        """
+        return self._first_reading(day, at).astimezone(self.zone)
+
+    def _first_reading(self, day: date, at: time) -> datetime:
+        wall = datetime.combine(day, at.replace(fold=0))
+        after = wall.replace(tzinfo=self.zone).astimezone(UTC)
+        if after.astimezone(self.zone).replace(tzinfo=None) == wall:
+            return after
+        # Skipped: read with the offset before the gap `wall` lies after the change, read with
+        # the offset after it lies before; the change itself is the gap's end.
+        low = int(wall.replace(tzinfo=self.zone, fold=1).astimezone(UTC).timestamp())
+        high = int(after.timestamp())
+        offset_after = after.astimezone(self.zone).utcoffset()
+        while high - low > 1:
+            middle = (low + high) // 2
+            if datetime.fromtimestamp(middle, self.zone).utcoffset() == offset_after:
+                high = middle
+            else:
+                low = middle
+        return datetime.fromtimestamp(high, UTC)
+
+    def _window(self, day: date) -> tuple[datetime, datetime]:
+        """The working window of `day` as UTC instants, [opens, closes); empty if DST ate it."""
+        opens = self._first_reading(day, self.start)
+        return opens, max(opens, self._first_reading(day, self.end))
+
+    def _windows_from(self, day: date) -> Iterator[tuple[date, datetime, datetime]]:
+        """Every working day from `day` on, with its window, in order."""
+        while True:
+            day = self._working_day_after(day, 0)
+            opens, closes = self._window(day)
+            yield day, opens, closes
+            day += timedelta(days=1)
 
     def is_working_time(self, instant: datetime) -> bool:
-        local = instant.astimezone(self.zone)
-        return self.is_working_day(local.date()) and self._window_contains(local)
-
-    def _window_contains(self, local: datetime) -> bool:
-        return self.local(local.date(), self.start) <= local < self.local(local.date(), self.end)
+        day = instant.astimezone(self.zone).date()
+        if not self.is_working_day(day):
+            return False
+        opens, closes = self._window(day)
+        return opens <= instant.astimezone(UTC) < closes
 
     def next_working_start(self, instant: datetime) -> datetime:
         """`instant` itself if inside working hours, else the start of the next working window."""
-        local = instant.astimezone(self.zone)
-        day = local.date()
-        if self.is_working_day(day):
-            if self._window_contains(local):
-                return local
-            if local < self.local(day, self.start):
-                return self.local(day, self.start)
-        return self.local(self._working_day_after(day + timedelta(days=1), 0), self.start)
+        at = instant.astimezone(UTC)
+        for _, opens, closes in self._windows_from(instant.astimezone(self.zone).date()):
+            if at < closes:
+                return max(at, opens).astimezone(self.zone)
+        raise AssertionError("unreachable: working days never run out")  # pragma: no cover
 
     def add_business_days(self, instant: datetime, days: int) -> datetime:
+        """`days` working days after the rolled start, at its local time of day (see `local`).
+
+        A start in the second pass of a repeated hour can read earlier than the opening time
+        (02:00 CET after a window opened at 02:01 CEST); it lands on the target day's opening.
+        """
+        if days < 0:
+            raise ValueError("business days are counted forward only")
         begin = self.next_working_start(instant)
+        if days == 0:
+            return begin
         target_day = self._working_day_after(begin.date(), days)
-        return self.local(target_day, begin.time())
+        opens, _ = self._window(target_day)
+        return max(self._first_reading(target_day, begin.time()), opens).astimezone(self.zone)
 
     def add_business_time(self, instant: datetime, amount: timedelta) -> datetime:
-        """Count `amount` of time inside working windows only."""
+        """Count `amount` of time inside working windows only.
+
+        Time that exactly uses up a window ends at its closing instant (8 business hours from
+        09:00 are due at 17:00), which is not itself working time.
+        """
         if amount < timedelta(0):
             raise ValueError("business time is counted forward only")
-        current = self.next_working_start(instant)
+        at = instant.astimezone(UTC)
         remaining = amount
-        while True:
-            window_end = self.local(current.date(), self.end)
-            available = window_end.astimezone(UTC) - current.astimezone(UTC)
-            if remaining <= available:
-                return (current.astimezone(UTC) + remaining).astimezone(self.zone)
-            remaining -= available
-            next_day = self._working_day_after(current.date() + timedelta(days=1), 0)
-            current = self.local(next_day, self.start)
+        for _, opens, closes in self._windows_from(instant.astimezone(self.zone).date()):
+            if at >= closes:
+                continue
+            begin = max(at, opens)
+            if remaining <= closes - begin:
+                return (begin + remaining).astimezone(self.zone)
+            remaining -= closes - begin
+        raise AssertionError("unreachable: working days never run out")  # pragma: no cover
 
     def business_time_between(self, first: datetime, last: datetime) -> timedelta:
         """Working time elapsed in [first, last): what a paused clock gives back."""
-        if last <= first:
-            return timedelta(0)
+        begin, end = first.astimezone(UTC), last.astimezone(UTC)
         total = timedelta(0)
-        current = self.next_working_start(first)
-        end_utc = last.astimezone(UTC)
-        while current.astimezone(UTC) < end_utc:
-            window_end = self.local(current.date(), self.end).astimezone(UTC)
-            total += min(window_end, end_utc) - current.astimezone(UTC)
-            next_day = self._working_day_after(current.date() + timedelta(days=1), 0)
-            current = self.local(next_day, self.start)
+        if end <= begin:
+            return total
+        for _, opens, closes in self._windows_from(first.astimezone(self.zone).date()):
+            if opens >= end:
+                break
+            if closes > begin:
+                total += min(closes, end) - max(opens, begin)
         return total
 
     def due_by(self, target: Target, start: datetime) -> datetime:

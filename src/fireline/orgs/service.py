@@ -199,3 +199,8 @@ def organisation(db: Database, actor: Actor) -> Organisation:
         found = session.get(Organisation, actor.org_id)
         assert found is not None
         return found
+
+
+def team_policy(db: Database, actor: Actor, team_slug: str) -> PolicyInForce:
+    with db.transaction() as session:
+        return policy_in_force(session, team_by_slug(session, actor.org_id, team_slug).id)

@@ -12,6 +12,7 @@ from fireline.auth.actor import Actor, Role
 from fireline.auth.models import User
 from fireline.auth.service import user_by_handle
 from fireline.clock.now import Clock
+from fireline.clock.targets import level_due_bys
 from fireline.errors import Conflict, Invalid, NotFound
 from fireline.incidents import workflow
 from fireline.orgs.models import Team
@@ -43,11 +44,8 @@ def _set_due_bys(ticket: Ticket, judged: PolicyInForce, start: datetime) -> None
     ticket.response_due_at = ticket.resolution_due_at = None
     if ticket.priority is None:
         return
-    level = judged.policy.level(ticket.priority)
-    if level.response is not None:
-        ticket.response_due_at = judged.calendar.due_by(level.response, start)
-    if level.resolution is not None:
-        ticket.resolution_due_at = judged.calendar.due_by(level.resolution, start)
+    due = level_due_bys(judged.calendar, judged.policy.level(ticket.priority), start)
+    ticket.response_due_at, ticket.resolution_due_at = due.response, due.resolution
 
 
 def _choose_priority(judged: PolicyInForce, new: NewTicket) -> tuple[str | None, str, str | None]:
@@ -333,7 +331,9 @@ def list_tickets(
         total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
         page = list(session.scalars(query.order_by(Ticket.id.desc()).limit(limit).offset(offset)))
         teams = dict(
-            session.execute(select(Team.id, Team.slug).where(Team.org_id == actor.org_id)).tuples()
+            session.execute(select(Team.id, Team.slug).where(Team.org_id == actor.org_id))
+            .tuples()
+            .all()
         )
         versions = {v: policy_of_version(session, v) for v in {t.policy_version_id for t in page}}
         handles = _handles(session, [i for t in page for i in (t.reporter_id, t.assignee_id)])

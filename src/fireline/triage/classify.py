@@ -64,10 +64,10 @@ def holds(condition: Condition, signals: Signals, labels: Labels) -> bool:
             return False
         return _compare(condition, numerator / baseline)
     assert condition.label is not None
+    if condition.present is not None:
+        return (condition.label in labels) == condition.present
     if condition.label not in labels:
         return False
-    if condition.present is not None:
-        return condition.present
     value = labels[condition.label]
     if condition.equals is not None:
         return value == condition.equals

@@ -1,0 +1,77 @@
+"""The `fireline` command."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from fireline.cli import incidents, policy, tickets
+from fireline.settings import Settings
+
+app = typer.Typer(help="Fireline: your written incident process, executable.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(policy.app, name="policy")
+app.add_typer(tickets.app, name="ticket")
+app.add_typer(incidents.app, name="incident")
+app.add_typer(db_app, name="db")
+app.command("init")(policy.init)
+out = Console()
+
+
+@db_app.command()
+def upgrade() -> None:
+    """Migrate the database at FIRELINE_DATABASE_URL to the newest schema."""
+    from fireline.store.migrate import upgrade as run_upgrade
+
+    url = Settings().database_url
+    run_upgrade(url)
+    out.print(f"database at {_redacted(url)} is up to date")
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@app.command()
+def demo() -> None:
+    """Migrate, then load the demo organisation (once) and print how to log in."""
+    from fireline.clock.now import SystemClock
+    from fireline.orgs.demo import load_demo
+    from fireline.store.db import Database
+    from fireline.store.migrate import upgrade as run_upgrade
+
+    settings = Settings()
+    run_upgrade(settings.database_url)
+    db = Database(settings.database_url)
+    try:
+        login = load_demo(db, SystemClock())
+    finally:
+        db.dispose()
+    state = "created" if login.created else "already there"
+    out.print(f"Demo organisation {state}.")
+    out.print(f"  Open {settings.url}/ (API reference at {settings.url}/docs)")
+    out.print(f"  Log in as [bold]{login.handle}[/] / [bold]{login.password}[/]")
+    out.print(f"  API token: export FIRELINE_TOKEN={login.token}", soft_wrap=True)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option("--host")] = None,
+    port: Annotated[int | None, typer.Option("--port")] = None,
+) -> None:
+    """Serve the API and pages."""
+    import uvicorn
+
+    from fireline.app import create_app
+
+    settings = Settings()
+    out.print(f"Fireline on http://{host or settings.host}:{port or settings.port}/")
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,56 @@
+"""The CLI's HTTP client: FIRELINE_URL + FIRELINE_TOKEN, problem+json turned into one line."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import typer
+from rich.console import Console
+
+from fireline.settings import Settings
+
+err = Console(stderr=True)
+
+
+def request(method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
+    settings = Settings()
+    if not settings.token:
+        err.print("[red]Set FIRELINE_TOKEN (and FIRELINE_URL if not http://127.0.0.1:8000).[/]")
+        raise typer.Exit(2)
+    headers = {"Authorization": f"Bearer {settings.token}", "X-Fireline-Client": "cli"}
+    query = {k: v for k, v in (params or {}).items() if v is not None}
+    try:
+        response = httpx.request(
+            method,
+            settings.url.rstrip("/") + path,
+            json=body,
+            params=query,
+            headers=headers,
+            timeout=30,
+        )
+    except httpx.HTTPError as error:
+        err.print(f"[red]Cannot reach Fireline at {settings.url}: {error}[/]")
+        raise typer.Exit(2) from None
+    if response.status_code >= 400:
+        report_problem(response)
+        raise typer.Exit(1)
+    return response.json()
+
+
+def report_problem(response: httpx.Response) -> None:
+    try:
+        problem = response.json()
+    except json.JSONDecodeError:
+        err.print(f"[red]HTTP {response.status_code}: {response.text[:500]}[/]")
+        return
+    err.print(
+        f"[red]{problem.get('title', 'Error')}[/] ({response.status_code}): "
+        f"{problem.get('detail', '')}"
+    )
+    if problem.get("allowed") is not None:
+        err.print("allowed next: " + (", ".join(problem["allowed"]) or "none"))
+    for item in problem.get("errors", []):
+        where = f"{item.get('file')}:{item.get('line')}" if item.get("file") else ""
+        err.print(f"  {where} {item.get('field')}: {item.get('message')}")

@@ -1,0 +1,106 @@
+"""Every error leaves as RFC 9457 problem+json, mapped here once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from fireline.errors import FirelineError
+from fireline.incidents.roles import RoleConstraintBroken, UnknownIncidentType, UnknownRole
+from fireline.incidents.workflow import TransitionRefused, UnknownState
+from fireline.policy.errors import PolicyInvalid, UnknownPreset
+from fireline.policy.schema import UnknownLevel
+
+PROBLEM = "application/problem+json"
+TYPE_BASE = "https://fireline.dev/problems/"
+
+
+def problem(
+    request: Request, status: int, kind: str, title: str, detail: str, **extensions: Any
+) -> JSONResponse:
+    body = {
+        "type": TYPE_BASE + kind,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        **extensions,
+    }
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _kind(title: str) -> str:
+    return title.lower().replace(" ", "-")
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(FirelineError)
+    async def fireline_error(request: Request, error: FirelineError) -> JSONResponse:
+        return problem(
+            request, error.status, _kind(error.title), error.title, error.detail, **error.extensions
+        )
+
+    @app.exception_handler(TransitionRefused)
+    async def transition_refused(request: Request, error: TransitionRefused) -> JSONResponse:
+        return problem(
+            request,
+            409,
+            "transition-refused",
+            "Transition refused",
+            str(error),
+            current=error.current,
+            requested=error.requested,
+            allowed=error.allowed,
+        )
+
+    @app.exception_handler(RoleConstraintBroken)
+    async def role_constraint(request: Request, error: RoleConstraintBroken) -> JSONResponse:
+        return problem(
+            request,
+            409,
+            "role-constraint",
+            "Role constraint broken",
+            str(error),
+            role=error.role,
+            conflicting=error.conflicting,
+        )
+
+    @app.exception_handler(PolicyInvalid)
+    async def policy_invalid(request: Request, error: PolicyInvalid) -> JSONResponse:
+        return problem(
+            request,
+            422,
+            "policy-invalid",
+            "Invalid policy",
+            f"{len(error.problems)} problem(s) in the policy",
+            errors=[
+                {"file": p.file, "line": p.line, "field": p.field, "message": p.message}
+                for p in error.problems
+            ],
+        )
+
+    async def unknown_name(request: Request, error: Exception) -> JSONResponse:
+        known = getattr(error, "known", [])
+        return problem(request, 422, "unknown-name", "Unknown name", str(error), known=known)
+
+    for kind in (UnknownState, UnknownLevel, UnknownRole, UnknownIncidentType, UnknownPreset):
+        app.add_exception_handler(kind, unknown_name)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"]}
+            for e in error.errors()
+        ]
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        return problem(request, 422, "invalid-input", "Invalid input", detail, errors=errors)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException) -> JSONResponse:
+        title = {404: "Not found", 405: "Method not allowed"}.get(error.status_code, "Error")
+        return problem(request, error.status_code, _kind(title), title, str(error.detail))

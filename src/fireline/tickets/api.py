@@ -1,0 +1,116 @@
+"""HTTP: tickets. Parse, call one service function, return its view."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from fireline.context import DB, ActorDep, ClockDep
+from fireline.incidents import service as incidents
+from fireline.incidents.schemas import IncidentView
+from fireline.tickets import service
+from fireline.tickets.schemas import (
+    AssignRequest,
+    CommentRequest,
+    DeclareFromTicket,
+    LinkRequest,
+    MoveRequest,
+    NewTicket,
+    PriorityChangeRequest,
+    TicketPage,
+    TicketView,
+)
+from fireline.timeline.schemas import EventView
+
+router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def open_ticket(body: NewTicket, db: DB, clock: ClockDep, actor: ActorDep) -> TicketView:
+    return service.open_ticket(db, clock, actor, body)
+
+
+@router.get("")
+def list_tickets(
+    db: DB,
+    actor: ActorDep,
+    team: str | None = None,
+    status: str | None = None,
+    priority: str | None = None,
+    open: bool | None = None,
+    label: str | None = None,
+    q: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> TicketPage:
+    return service.list_tickets(
+        db,
+        actor,
+        team=team,
+        status=status,
+        priority=priority,
+        open=open,
+        label=label,
+        q=q,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/{ticket_id}")
+def get_ticket(ticket_id: int, db: DB, actor: ActorDep) -> TicketView:
+    return service.get_ticket(db, actor, ticket_id)
+
+
+@router.get("/{ticket_id}/timeline")
+def ticket_timeline(ticket_id: int, db: DB, actor: ActorDep) -> list[EventView]:
+    return service.ticket_timeline(db, actor, ticket_id)
+
+
+@router.post("/{ticket_id}/mitigate")
+def mitigate(
+    ticket_id: int, body: PriorityChangeRequest, db: DB, clock: ClockDep, actor: ActorDep
+) -> TicketView:
+    """Lower the priority as the policy's mitigation allows; needs a note if the policy says."""
+    return service.mitigate(db, clock, actor, ticket_id, body.to, body.note)
+
+
+@router.post("/{ticket_id}/escalate")
+def escalate(
+    ticket_id: int, body: PriorityChangeRequest, db: DB, clock: ClockDep, actor: ActorDep
+) -> TicketView:
+    return service.escalate(db, clock, actor, ticket_id, body.to, body.note)
+
+
+@router.post("/{ticket_id}/transitions")
+def move(ticket_id: int, body: MoveRequest, db: DB, clock: ClockDep, actor: ActorDep) -> TicketView:
+    """Move the ticket; 409 with the allowed next states when the workflow refuses."""
+    return service.move_ticket(db, clock, actor, ticket_id, body.to, body.note)
+
+
+@router.post("/{ticket_id}/assignee")
+def assign(
+    ticket_id: int, body: AssignRequest, db: DB, clock: ClockDep, actor: ActorDep
+) -> TicketView:
+    return service.assign_ticket(db, clock, actor, ticket_id, body.assignee)
+
+
+@router.post("/{ticket_id}/comments", status_code=status.HTTP_201_CREATED)
+def comment(
+    ticket_id: int, body: CommentRequest, db: DB, clock: ClockDep, actor: ActorDep
+) -> TicketView:
+    return service.comment_on(db, clock, actor, ticket_id, body.body)
+
+
+@router.post("/{ticket_id}/links", status_code=status.HTTP_201_CREATED)
+def link(ticket_id: int, body: LinkRequest, db: DB, clock: ClockDep, actor: ActorDep) -> TicketView:
+    return service.add_link(db, clock, actor, ticket_id, body.url, body.title)
+
+
+@router.post("/{ticket_id}/incident", status_code=status.HTTP_201_CREATED)
+def declare(
+    ticket_id: int, body: DeclareFromTicket, db: DB, clock: ClockDep, actor: ActorDep
+) -> IncidentView:
+    """Escalate the ticket into an incident; the ticket gets an acknowledgement naming it."""
+    return incidents.declare_from_ticket(db, clock, actor, ticket_id, body)

@@ -1,0 +1,146 @@
+"""Fixtures: the clock, a database per backend (SQLite and PostgreSQL), an organisation, HTTP.
+
+Every test that takes `db` runs once on SQLite and once on PostgreSQL. With
+FIRELINE_REQUIRE_POSTGRES=1 an unreachable PostgreSQL fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from fireline.app import create_app
+from fireline.auth.actor import Actor, Role, Via
+from fireline.auth.service import actor_for, add_user, issue_token
+from fireline.clock.now import ManualClock
+from fireline.orgs.service import create_organisation, create_team, store_policy
+from fireline.policy.load import preset_names, preset_text
+from fireline.store.db import Database
+from fireline.store.migrate import upgrade
+from fireline.store.models import Base
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "FIRELINE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+REQUIRE_POSTGRES = os.environ.get("FIRELINE_REQUIRE_POSTGRES") == "1"
+
+# Wednesday 2026-11-25 10:00 in New York, the day before Thanksgiving.
+START = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"fireline_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as error:
+        admin.dispose()
+        message = f"PostgreSQL unreachable at {POSTGRES_ADMIN_URL}: {error.orig}"
+        if REQUIRE_POSTGRES:
+            pytest.fail(message + " (FIRELINE_REQUIRE_POSTGRES=1)", pytrace=False)
+        pytest.skip(message)
+    url = sa.engine.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(
+        hide_password=False
+    )
+    upgrade(url)
+    yield url
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_db(postgres_url: str) -> Iterator[Database]:
+    db = Database(postgres_url)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    if request.param == "sqlite":
+        path = tmp_path / "fireline.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        database = Database(f"sqlite:///{path}")
+        yield database
+        database.dispose()
+        return
+    database = request.getfixturevalue("postgres_db")
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with database.engine.begin() as connection:
+        # TRUNCATE does not fire the timeline's append-only row triggers.
+        connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    yield database
+
+
+@dataclass
+class World:
+    """One organisation with a team per preset and people of each role."""
+
+    org_id: int
+    admin: Actor
+    responder: Actor
+    other: Actor
+    viewer: Actor
+    tokens: dict[str, str]
+
+
+@pytest.fixture
+def world(db: Database, clock: ManualClock) -> World:
+    with db.transaction() as session:
+        org = create_organisation(session, clock, "acme", "Acme")
+        for name in preset_names():
+            team = create_team(session, clock, org.id, name, name)
+            store_policy(session, clock, team, preset_text(name), f"preset:{name}", None)
+        people = {
+            "admin": add_user(session, clock, org.id, "admin", "Admin", Role.admin,
+                              password="correct horse"),
+            "ada": add_user(session, clock, org.id, "ada", "Ada", Role.responder,
+                            timezone="Europe/Berlin"),
+            "grace": add_user(session, clock, org.id, "grace", "Grace", Role.responder,
+                              timezone="America/New_York"),
+            "vic": add_user(session, clock, org.id, "vic", "Vic Viewer", Role.viewer),
+        }
+        tokens = {h: issue_token(session, clock, u, "test").token for h, u in people.items()}
+        actors = {h: actor_for(u, Via.api) for h, u in people.items()}
+    return World(org.id, actors["admin"], actors["ada"], actors["grace"], actors["vic"], tokens)
+
+
+@pytest.fixture
+def app_client(db: Database, clock: ManualClock) -> Iterator[TestClient]:
+    with TestClient(create_app(db=db, clock=clock)) as client:
+        yield client
+
+
+@pytest.fixture
+def api(app_client: TestClient, world: World) -> TestClient:
+    """An HTTP client acting as the organisation's admin."""
+    app_client.headers["Authorization"] = f"Bearer {world.tokens['admin']}"
+    return app_client
+
+
+def as_user(client: TestClient, world: World, handle: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {world.tokens[handle]}"}
