@@ -218,7 +218,9 @@ def test_business_hours_count_only_time_inside_working_windows(
 
 
 def test_zero_business_time_from_outside_hours_is_the_next_window_start() -> None:
-    same_instant(HAIL.add_business_time(at("2027-01-09 12:00"), timedelta(0)), at("2027-01-11 09:00"))
+    same_instant(
+        HAIL.add_business_time(at("2027-01-09 12:00"), timedelta(0)), at("2027-01-11 09:00")
+    )
 
 
 def test_business_time_is_counted_forward_only() -> None:
@@ -235,9 +237,15 @@ def test_business_time_is_counted_forward_only() -> None:
         pytest.param(NEW_YORK, "2027-03-13 12:00", "24 hours", "2027-03-14 13:00", id="ny-spring"),
         pytest.param(NEW_YORK, "2027-11-06 12:00", "24 hours", "2027-11-07 11:00", id="ny-autumn"),
         pytest.param(NEW_YORK, "2027-03-14 01:30", "1 hour", "2027-03-14 03:30", id="ny-gap"),
-        pytest.param(NEW_YORK, "2027-03-14 01:59", "2 minutes", "2027-03-14 03:01", id="ny-gap-min"),
-        pytest.param(BERLIN, "2027-03-27 12:00", "24 hours", "2027-03-28 13:00", id="berlin-spring"),
-        pytest.param(BERLIN, "2027-10-30 12:00", "24 hours", "2027-10-31 11:00", id="berlin-autumn"),
+        pytest.param(
+            NEW_YORK, "2027-03-14 01:59", "2 minutes", "2027-03-14 03:01", id="ny-gap-min"
+        ),
+        pytest.param(
+            BERLIN, "2027-03-27 12:00", "24 hours", "2027-03-28 13:00", id="berlin-spring"
+        ),
+        pytest.param(
+            BERLIN, "2027-10-30 12:00", "24 hours", "2027-10-31 11:00", id="berlin-autumn"
+        ),
         pytest.param(BERLIN, "2027-03-28 01:50", "20 minutes", "2027-03-28 03:10", id="berlin-gap"),
         pytest.param(NEW_YORK, "2027-01-09 12:00", "4 hours", "2027-01-09 16:00", id="no-rolling"),
         pytest.param(NEW_YORK, "2027-12-24 23:00", "90 minutes", "2027-12-25 00:30", id="holiday"),
@@ -325,9 +333,9 @@ def test_a_window_opening_inside_the_gap_opens_when_the_gap_ends() -> None:
     # New York skips 02:00-03:00 on 2027-03-14; a window from 02:30 opens at 03:00 EDT.
     early = calendar(days=EVERY_DAY, start="02:30", end="06:00", country=None)
     same_instant(early.next_working_start(at("2027-03-14 00:00")), at("2027-03-14 03:00"))
-    assert early.business_time_between(
-        at("2027-03-14 00:00"), at("2027-03-14 12:00")
-    ) == timedelta(hours=3)
+    assert early.business_time_between(at("2027-03-14 00:00"), at("2027-03-14 12:00")) == timedelta(
+        hours=3
+    )
 
 
 # -- holidays of the policy's own and of a subdivision -------------------------------------------
@@ -342,9 +350,7 @@ def hail_text_with(holiday_lines: str) -> str:
 
 
 def test_policy_own_holiday_dates_are_skipped_with_the_country_ones() -> None:
-    policy = parse_policy(
-        hail_text_with("    dates: [2027-07-02, 2027-12-30]\n"), "own-days.yaml"
-    )
+    policy = parse_policy(hail_text_with("    dates: [2027-07-02, 2027-12-30]\n"), "own-days.yaml")
     own = BusinessCalendar.from_policy(policy.calendar)
     assert not own.is_working_day(date(2027, 7, 2))
     # Thu 16:00 + 2 business hours: Fri 2 is ours, Mon 5 is Independence Day observed.
@@ -505,6 +511,4 @@ def test_the_repeated_autumn_hour_after_a_window_closed_is_not_working_time() ->
     same_instant(
         night.add_business_time(second_pass, timedelta(minutes=10)), at("2027-11-08 00:40")
     )
-    assert night.business_time_between(second_pass, at("2027-11-08 00:40")) == timedelta(
-        minutes=10
-    )
+    assert night.business_time_between(second_pass, at("2027-11-08 00:40")) == timedelta(minutes=10)

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from fireline.settings import Settings
 
@@ -31,7 +32,7 @@ def request(method: str, path: str, body: Any = None, params: dict[str, Any] | N
             timeout=30,
         )
     except httpx.HTTPError as error:
-        err.print(f"[red]Cannot reach Fireline at {settings.url}: {error}[/]")
+        err.print(f"Cannot reach Fireline at {settings.url}: {error}", style="red", markup=False)
         raise typer.Exit(2) from None
     if response.status_code >= 400:
         report_problem(response)
@@ -43,14 +44,26 @@ def report_problem(response: httpx.Response) -> None:
     try:
         problem = response.json()
     except json.JSONDecodeError:
-        err.print(f"[red]HTTP {response.status_code}: {response.text[:500]}[/]")
+        err.print(f"HTTP {response.status_code}: {response.text[:500]}", style="red", markup=False)
         return
     err.print(
-        f"[red]{problem.get('title', 'Error')}[/] ({response.status_code}): "
-        f"{problem.get('detail', '')}"
+        f"[red]{escape(str(problem.get('title', 'Error')))}[/] ({response.status_code}): "
+        + escape(str(problem.get("detail", ""))),
+        highlight=False,
+        soft_wrap=True,
     )
     if problem.get("allowed") is not None:
-        err.print("allowed next: " + (", ".join(problem["allowed"]) or "none"))
+        err.print(
+            "allowed next: " + (", ".join(problem["allowed"]) or "none"),
+            highlight=False,
+            soft_wrap=True,
+            markup=False,
+        )
     for item in problem.get("errors", []):
         where = f"{item.get('file')}:{item.get('line')}" if item.get("file") else ""
-        err.print(f"  {where} {item.get('field')}: {item.get('message')}")
+        err.print(
+            f"  {where} {item.get('field')}: {item.get('message')}",
+            highlight=False,
+            soft_wrap=True,
+            markup=False,
+        )

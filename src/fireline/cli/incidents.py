@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from fireline.cli.client import request
@@ -16,15 +17,18 @@ out = Console()
 
 def show_incident(incident: dict[str, Any]) -> None:
     private = " · [red]private[/]" if incident["private"] else ""
-    out.print(f"[bold]Incident #{incident['id']}[/] {incident['title']}", highlight=False)
+    out.print(f"[bold]Incident #{incident['id']}[/] {escape(incident['title'])}", highlight=False)
     out.print(
-        f"team {incident['team']} · {incident['type']} · {incident['severity']} · "
-        f"{incident['status']}{private} · next: "
-        f"{', '.join(incident['allowed_next']) or 'none'}",
+        escape(
+            f"team {incident['team']} · {incident['type']} · {incident['severity']} · "
+            f"{incident['status']}"
+        )
+        + private
+        + escape(f" · next: {', '.join(incident['allowed_next']) or 'none'}"),
         highlight=False,
     )
     for holder in incident["roles"]:
-        out.print(f"  {holder['role']}: {holder['person'] or '(vacant)'}")
+        out.print(f"  {holder['role']}: {holder['person'] or '(vacant)'}", markup=False)
     if incident["tickets"]:
         out.print("tickets: " + ", ".join(f"#{t}" for t in incident["tickets"]))
 
@@ -64,7 +68,7 @@ def list_(
     )
     table = Table("#", "team", "severity", "status", "title")
     for i in page["items"]:
-        table.add_row(str(i["id"]), i["team"], i["severity"], i["status"], i["title"])
+        table.add_row(str(i["id"]), i["team"], i["severity"], i["status"], escape(i["title"]))
     out.print(table)
 
 
@@ -75,6 +79,7 @@ def show(incident: int) -> None:
         out.print(
             f"  {event['at']} [{event['via']}] {event['actor'] or '-'}: {event['summary']}",
             highlight=False,
+            markup=False,
         )
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from fireline.cli.client import request
@@ -33,10 +34,10 @@ def _load(file: Path | None, preset: str | None) -> Policy:
         return load_preset(preset) if preset else load_policy_file(file)  # type: ignore[arg-type]
     except PolicyInvalid as error:
         for problem in error.problems:
-            err.print(f"[red]{problem}[/]", highlight=False)
+            err.print(str(problem), style="red", highlight=False, soft_wrap=True, markup=False)
         raise typer.Exit(1) from None
     except UnknownPreset as error:
-        err.print(f"[red]{error}[/]")
+        err.print(str(error), style="red", markup=False)
         raise typer.Exit(2) from None
 
 
@@ -45,7 +46,7 @@ def check(file: FileArg = None, preset: PresetOpt = None) -> None:
     """Validate a policy: schema and references, errors as file:line: field: message."""
     policy = _load(file, preset)
     out.print(
-        f"[green]ok[/] {policy.name}: {len(policy.levels)} levels, "
+        f"[green]ok[/] {escape(policy.name)}: {len(policy.levels)} levels, "
         f"{len(policy.classification.rules)} rules, "
         f"{len(policy.workflows.incident.states)} incident states"
     )
@@ -58,18 +59,20 @@ def test_examples(file: FileArg = None, preset: PresetOpt = None) -> None:
     failures = run_examples(policy)
     total = len(policy.classification.examples)
     for failure in failures:
-        out.print(f"[red]FAIL[/] {failure.name}", highlight=False)
+        out.print(f"[red]FAIL[/] {escape(failure.name)}", highlight=False)
         out.print(
-            f"  [red]- expected: {failure.expected_level}"
-            + (f" by {failure.expected_rule}" if failure.expected_rule else "")
-            + "[/]",
+            f"  - expected: {failure.expected_level}"
+            + (f" by {failure.expected_rule}" if failure.expected_rule else ""),
+            style="red",
             highlight=False,
+            markup=False,
         )
         out.print(
-            f"  [green]+ got:      {failure.got_level}"
-            + (f" by {failure.got_rule}" if failure.got_rule else "")
-            + "[/]",
+            f"  + got:      {failure.got_level}"
+            + (f" by {failure.got_rule}" if failure.got_rule else ""),
+            style="green",
             highlight=False,
+            markup=False,
         )
     out.print(f"{total - len(failures)} passed, {len(failures)} failed")
     if failures:
@@ -108,12 +111,13 @@ def classify_command(
     if verdict.level is None:
         out.print("no rule fired")
     else:
-        out.print(f"{verdict.level} (rule: {verdict.rule})", highlight=False)
+        out.print(f"{verdict.level} (rule: {verdict.rule})", highlight=False, markup=False)
         if len(verdict.fired) > 1:
-            out.print("also matched: " + ", ".join(r for r in verdict.fired if r != verdict.rule))
+            others = ", ".join(r for r in verdict.fired if r != verdict.rule)
+            out.print("also matched: " + others, markup=False)
     criteria = incident_criteria_met(policy, signals, labels)
     if criteria:
-        out.print("incident criteria met: " + ", ".join(c.name for c in criteria))
+        out.print("incident criteria met: " + ", ".join(c.name for c in criteria), markup=False)
 
 
 @app.command()
@@ -129,7 +133,7 @@ def due(
         start = datetime.fromisoformat(opened)
         found = due_bys(policy, level, start)
     except (ValueError, UnknownLevel) as error:
-        err.print(f"[red]{error}[/]")
+        err.print(str(error), style="red", markup=False)
         raise typer.Exit(2) from None
     table = Table("target", "rule", "due by")
     table.add_row(
@@ -175,10 +179,10 @@ def init(
     try:
         text = preset_text(preset)
     except UnknownPreset as error:
-        err.print(f"[red]{error}[/]")
+        err.print(str(error), style="red", markup=False)
         raise typer.Exit(2) from None
     if output.exists() and not force:
-        err.print(f"[red]{output} exists; pass --force to overwrite[/]")
+        err.print(f"{output} exists; pass --force to overwrite", style="red", markup=False)
         raise typer.Exit(1)
     output.write_text(text, encoding="utf-8")
     out.print(f"wrote {output} from preset {preset}; check it with: fireline policy check {output}")

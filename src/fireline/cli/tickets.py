@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from fireline.cli.client import request
@@ -16,22 +17,24 @@ out = Console()
 
 
 def show_ticket(ticket: dict[str, Any]) -> None:
-    out.print(f"[bold]#{ticket['id']}[/] {ticket['title']}", highlight=False)
+    out.print(f"[bold]#{ticket['id']}[/] {escape(ticket['title'])}", highlight=False)
     rule = f" by rule {ticket['classification_rule']}" if ticket["classification_rule"] else ""
     out.print(
         f"team {ticket['team']} · {ticket['priority'] or 'no priority'}"
         f" ({ticket['priority_source']}{rule}) · {ticket['status']}"
         f" · next: {', '.join(ticket['allowed_next']) or 'none'}",
         highlight=False,
+        markup=False,
     )
     out.print(
         f"response due {ticket['response_due_at'] or '-'} · "
         f"resolution due {ticket['resolution_due_at'] or '-'}"
     )
     if ticket["labels"]:
-        out.print("labels: " + ", ".join(ticket["labels"]))
+        out.print("labels: " + ", ".join(ticket["labels"]), markup=False)
     if ticket["incident_criteria"]:
-        out.print("[yellow]meets incident criteria: " + ", ".join(ticket["incident_criteria"]))
+        criteria = ", ".join(ticket["incident_criteria"])
+        out.print(f"[yellow]meets incident criteria: {escape(criteria)}")
     if ticket["incident_id"]:
         out.print(f"part of incident #{ticket['incident_id']}")
     for change in ticket.get("priority_changes", []):
@@ -39,10 +42,13 @@ def show_ticket(ticket: dict[str, Any]) -> None:
             f"  {change['at']} {change['kind']} {change['from_level']} → "
             f"{change['to_level']} by {change['actor']}: {change['note']}",
             highlight=False,
+            markup=False,
         )
     for comment in ticket.get("comments", []):
         out.print(
-            f"  {comment['created_at']} {comment['author']}: {comment['body']}", highlight=False
+            f"  {comment['created_at']} {comment['author']}: {comment['body']}",
+            highlight=False,
+            markup=False,
         )
 
 
@@ -104,7 +110,7 @@ def list_(
             t["team"],
             t["priority"] or "-",
             t["status"],
-            t["title"],
+            escape(t["title"]),
             t["response_due_at"] or "-",
             t["resolution_due_at"] or "-",
         )

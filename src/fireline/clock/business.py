@@ -5,8 +5,13 @@ Rules (the policy reference documents them for users):
 - "N business days" steps over N working days and keeps the (rolled) local time of day.
 - "N business hours" counts elapsed time inside working windows only.
 - "N hours" / "N minutes" are elapsed wall-clock time.
-Arithmetic on instants is done in UTC: Python subtracts and adds aware datetimes that share a
-tzinfo in wall time, which is wrong across a DST change.
+- A day's working window runs from the first instant its clock reads the opening time to the
+  first instant it reads the closing time: a wall time DST skips is read as the end of the gap,
+  a repeated one as its first pass. A day whose window DST swallows whole is no working day.
+- Business time that exactly uses up a window ends at its closing instant (17:00, not 09:00
+  the next morning); that instant is not itself working time.
+Arithmetic and comparison on instants are done in UTC: Python subtracts, adds and compares
+aware datetimes that share a tzinfo in wall time, which is wrong across a DST change.
 """
 
 from __future__ import annotations

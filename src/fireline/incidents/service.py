@@ -294,9 +294,7 @@ def view_incident(session: Session, incident: Incident) -> IncidentView:
     handles = dict(
         session.execute(
             select(User.id, User.handle).where(User.id.in_({i for i in ids if i is not None}))
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     current = {s.role: s for s in spells if s.relieved_at is None}
     slug = session.scalar(select(Team.slug).where(Team.id == incident.team_id))
@@ -389,7 +387,7 @@ def list_incidents(
                 private=i.private,
                 created_at=i.created_at,
             )
-            for i, slug in rows.tuples()
+            for i, slug in rows
         ]
         return IncidentPage(items=items, total=total, limit=limit, offset=offset)
 

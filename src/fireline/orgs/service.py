@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import Session, aliased
 
 from fireline.auth.actor import Actor, Role
 from fireline.clock.business import BusinessCalendar
@@ -111,16 +112,8 @@ def compile_version(version: PolicyVersion) -> PolicyInForce:
     return PolicyInForce(version.id, version.version, policy, calendar)
 
 
-def policy_in_force(session: Session, team_id: int) -> PolicyInForce:
-    """The team's highest policy version, parsed once per process and version."""
-    row = session.execute(
-        select(PolicyVersion.id, PolicyVersion.version, PolicyVersion.content_sha256)
-        .where(PolicyVersion.team_id == team_id)
-        .order_by(PolicyVersion.version.desc())
-        .limit(1)
-    ).one_or_none()
-    if row is None:
-        raise Conflict("this team has no policy yet; apply one first")
+def _in_force(session: Session, row: Any) -> PolicyInForce:
+    """A (id, version, content_sha256) row → its parse, fetching the text only on a miss."""
     compiled = _compiled_by_hash.get(row.content_sha256)
     if compiled is None:
         source = session.scalar(select(PolicyVersion.source).where(PolicyVersion.id == row.id))
@@ -129,11 +122,55 @@ def policy_in_force(session: Session, team_id: int) -> PolicyInForce:
     return PolicyInForce(row.id, row.version, *compiled)
 
 
+_VERSION_COLUMNS = (PolicyVersion.id, PolicyVersion.version, PolicyVersion.content_sha256)
+
+
+def _latest_version_of(team_id: Any) -> Any:
+    other = aliased(PolicyVersion)
+    return select(func.max(other.version)).where(other.team_id == team_id).scalar_subquery()
+
+
+def policy_in_force(session: Session, team_id: int) -> PolicyInForce:
+    """The team's highest policy version, parsed once per process and version."""
+    row = session.execute(
+        select(*_VERSION_COLUMNS).where(
+            PolicyVersion.team_id == team_id, PolicyVersion.version == _latest_version_of(team_id)
+        )
+    ).one_or_none()
+    if row is None:
+        raise Conflict("this team has no policy yet; apply one first")
+    return _in_force(session, row)
+
+
+# Built once: constructing this join and subquery per call costs more than running it.
+_TEAM_AND_POLICY = (
+    select(Team, *_VERSION_COLUMNS)
+    .join(PolicyVersion, PolicyVersion.team_id == Team.id)
+    .where(
+        Team.org_id == bindparam("org_id"),
+        Team.slug == bindparam("slug"),
+        PolicyVersion.version == _latest_version_of(Team.id),
+    )
+)
+
+
+def team_and_policy(session: Session, org_id: int, slug: str) -> tuple[Team, PolicyInForce]:
+    """A team and its policy in force in one round trip: the hot path of opening tickets."""
+    found = session.execute(_TEAM_AND_POLICY, {"org_id": org_id, "slug": slug}).one_or_none()
+    if found is None:
+        team = team_by_slug(session, org_id, slug)  # NotFound names the teams there are
+        return team, policy_in_force(session, team.id)
+    return found.Team, _in_force(session, found)
+
+
 def policy_of_version(session: Session, version_id: int) -> PolicyInForce:
-    version = session.get(PolicyVersion, version_id)
-    if version is None:
+    """The policy a ticket or incident was judged under; the text is read only on a miss."""
+    row = session.execute(
+        select(*_VERSION_COLUMNS).where(PolicyVersion.id == version_id)
+    ).one_or_none()
+    if row is None:
         raise NotFound(f"no policy version {version_id}")
-    return compile_version(version)
+    return _in_force(session, row)
 
 
 def versions(session: Session, team_id: int) -> list[PolicyVersion]:

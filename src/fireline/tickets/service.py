@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import TextClause, func, or_, select, text
+from sqlalchemy import TextClause, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from fireline.auth.actor import Actor, Role
@@ -16,7 +18,7 @@ from fireline.clock.targets import level_due_bys
 from fireline.errors import Conflict, Invalid, NotFound
 from fireline.incidents import workflow
 from fireline.orgs.models import Team
-from fireline.orgs.service import PolicyInForce, policy_in_force, policy_of_version, team_by_slug
+from fireline.orgs.service import PolicyInForce, policy_of_version, team_and_policy, team_by_slug
 from fireline.policy.schema import UnknownLevel
 from fireline.store.db import Database
 from fireline.tickets.models import Comment, Link, PriorityChange, Ticket
@@ -29,7 +31,7 @@ from fireline.tickets.schemas import (
     TicketView,
 )
 from fireline.timeline.schemas import EventView
-from fireline.timeline.service import event_views, events_of, record
+from fireline.timeline.service import event_row, event_views, events_of, record, record_rows
 from fireline.triage.classify import (
     classify,
     incident_criteria_met,
@@ -38,14 +40,22 @@ from fireline.triage.classify import (
 )
 
 
+def _due_fields(judged: PolicyInForce, priority: str | None, start: datetime) -> dict[str, Any]:
+    """Targets of a level, counted from `start` on the team's calendar."""
+    fields: dict[str, Any] = {
+        "clock_started_at": start,
+        "response_due_at": None,
+        "resolution_due_at": None,
+    }
+    if priority is not None:
+        due = level_due_bys(judged.calendar, judged.policy.level(priority), start)
+        fields["response_due_at"], fields["resolution_due_at"] = due.response, due.resolution
+    return fields
+
+
 def _set_due_bys(ticket: Ticket, judged: PolicyInForce, start: datetime) -> None:
-    """Targets of the ticket's level, counted from `start` on the team's calendar."""
-    ticket.clock_started_at = start
-    ticket.response_due_at = ticket.resolution_due_at = None
-    if ticket.priority is None:
-        return
-    due = level_due_bys(judged.calendar, judged.policy.level(ticket.priority), start)
-    ticket.response_due_at, ticket.resolution_due_at = due.response, due.resolution
+    for name, value in _due_fields(judged, ticket.priority, start).items():
+        setattr(ticket, name, value)
 
 
 def _choose_priority(judged: PolicyInForce, new: NewTicket) -> tuple[str | None, str, str | None]:
@@ -95,73 +105,142 @@ def _user_id(session: Session, actor: Actor, handle: str | None, field: str) -> 
 
 def open_ticket(db: Database, clock: Clock, actor: Actor, new: NewTicket) -> TicketView:
     """Open a ticket judged by its team's policy in force: priority, due-bys, incident criteria."""
+    return open_tickets(db, clock, actor, [new])[0]
+
+
+def open_tickets(
+    db: Database, clock: Clock, actor: Actor, batch: Sequence[NewTicket]
+) -> list[TicketView]:
+    """Open several tickets in one transaction, all or none: one commit for a burst of alerts."""
     actor.require(Role.responder)
     now = clock.now()
     with db.transaction() as session:
-        team = _team(session, actor, new.team)
-        judged = policy_in_force(session, team.id)
-        _check_type(judged, new.type)
-        priority, source, rule = _choose_priority(judged, new)
-        try:
-            state = workflow.initial_state(judged.policy.workflows.ticket, new.status)
-        except workflow.UnknownState as error:
-            raise Invalid("status", str(error), known=error.known) from None
-        criteria = incident_criteria_met(judged.policy, new.signals, labels_from_list(new.labels))
-        ticket = Ticket(
-            org_id=actor.org_id,
-            team_id=team.id,
-            policy_version_id=judged.version_id,
-            title=new.title,
-            description=new.description,
-            service=new.service,
-            type=new.type,
-            priority=priority,
-            priority_source=source,
-            classification_rule=rule,
-            signals=dict(new.signals),
-            labels=list(dict.fromkeys(new.labels)),
-            status=state.name,
-            is_open=state.open,
-            reporter_id=actor.user_id,
-            assignee_id=_user_id(session, actor, new.assignee, "assignee"),
-            incident_criteria=[c.name for c in criteria],
-            created_at=now,
-            updated_at=now,
-            responded_at=None,
-            resolved_at=None if state.open else now,
-            paused_at=now if state.stops_clock else None,
-        )
-        _set_due_bys(ticket, judged, now)
-        session.add(ticket)
+        judges: dict[str, tuple[Team, PolicyInForce]] = {}
+        opened: list[_Opened] = []
+        for index, new in enumerate(batch):
+            try:
+                if new.team not in judges:
+                    judges[new.team] = _team_and_policy(session, actor, new.team)
+                opened.append(_build(session, actor, now, *judges[new.team], new))
+            except Invalid as error:
+                if len(batch) == 1:
+                    raise
+                raise Invalid(f"{index}.{error.field}", error.detail) from None
+        # Core-level bulk insert: one statement for the burst, ids back in parameter order.
+        ids = session.scalars(_INSERT_TICKETS, [item.row for item in opened]).all()
+        events: list[dict[str, Any]] = []
+        for item, ticket_id in zip(opened, ids, strict=True):
+            item.row["id"] = ticket_id
+            events.extend(_opening_events(actor, now, item))
+            for url in item.new.links:
+                session.add(Link(ticket_id=ticket_id, url=url, title="", created_at=now))
+        record_rows(session, events)
         session.flush()
-        for url in new.links:
-            session.add(Link(ticket_id=ticket.id, url=url, title="", created_at=now))
-        why = f"by rule {rule!r}" if rule else f"({source})"
-        record(
-            session,
+        handles = {actor.user_id: actor.handle} if actor.user_id is not None else {}
+        handles |= _handles(session, [item.row["assignee_id"] for item in opened])
+        views = []
+        for item in opened:
+            links = _links_of(session, item.row["id"]) if item.new.links else []
+            views.append(_view_of(item.row, item.judged, item.team_slug, handles, links=links))
+        return views
+
+
+_INSERT_TICKETS = insert(Ticket).returning(Ticket.id, sort_by_parameter_order=True)
+
+
+@dataclass(frozen=True, slots=True)
+class _Opened:
+    row: dict[str, Any]
+    judged: PolicyInForce
+    team_slug: str
+    new: NewTicket
+
+
+def _build(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    team: Team,
+    judged: PolicyInForce,
+    new: NewTicket,
+) -> _Opened:
+    _check_type(judged, new.type)
+    priority, source, rule = _choose_priority(judged, new)
+    try:
+        state = workflow.initial_state(judged.policy.workflows.ticket, new.status)
+    except workflow.UnknownState as error:
+        raise Invalid("status", str(error), known=error.known) from None
+    criteria = [
+        c.name
+        for c in incident_criteria_met(judged.policy, new.signals, labels_from_list(new.labels))
+    ]
+    row: dict[str, Any] = {
+        "org_id": actor.org_id,
+        "team_id": team.id,
+        "policy_version_id": judged.version_id,
+        "title": new.title,
+        "description": new.description,
+        "service": new.service,
+        "type": new.type,
+        "priority": priority,
+        "priority_source": source,
+        "classification_rule": rule,
+        "signals": dict(new.signals),
+        "labels": list(dict.fromkeys(new.labels)),
+        "status": state.name,
+        "is_open": state.open,
+        "reporter_id": actor.user_id,
+        "assignee_id": _user_id(session, actor, new.assignee, "assignee"),
+        "incident_id": None,
+        "incident_criteria": criteria,
+        "created_at": now,
+        "updated_at": now,
+        "responded_at": None,
+        "resolved_at": None if state.open else now,
+        "paused_at": now if state.stops_clock else None,
+        **_due_fields(judged, priority, now),
+    }
+    return _Opened(row, judged, team.slug, new)
+
+
+def _opening_events(actor: Actor, now: datetime, item: _Opened) -> list[dict[str, Any]]:
+    row = item.row
+    rule, source = row["classification_rule"], row["priority_source"]
+    why = f"by rule {rule!r}" if rule else f"({source})"
+    events = [
+        event_row(
             actor,
             now,
             "ticket.opened",
-            f"opened at {priority or 'no priority'} {why} in state {state.name}",
-            ticket_id=ticket.id,
-            priority=priority,
+            f"opened at {row['priority'] or 'no priority'} {why} in state {row['status']}",
+            ticket_id=row["id"],
+            priority=row["priority"],
             rule=rule,
             source=source,
-            policy_version=judged.version,
+            policy_version=item.judged.version,
         )
-        if criteria:
-            names = ", ".join(c.name for c in criteria)
-            record(
-                session,
+    ]
+    criteria = row["incident_criteria"]
+    if criteria:
+        events.append(
+            event_row(
                 actor,
                 now,
                 "ticket.incident_criteria",
-                f"meets the policy's incident criteria ({names}): declare an incident",
-                ticket_id=ticket.id,
-                criteria=[c.name for c in criteria],
+                f"meets the policy's incident criteria ({', '.join(criteria)}): "
+                "declare an incident",
+                ticket_id=row["id"],
+                criteria=criteria,
             )
-        session.flush()
-        return _view(session, ticket, judged, team.slug)
+        )
+    return events
+
+
+def _team_and_policy(session: Session, actor: Actor, slug: str) -> tuple[Team, PolicyInForce]:
+    try:
+        return team_and_policy(session, actor.org_id, slug)
+    except NotFound as error:
+        raise Invalid("team", error.detail, **error.extensions) from None
 
 
 def _team(session: Session, actor: Actor, slug: str) -> Team:
@@ -189,6 +268,13 @@ def _handles(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
     return {row.id: row.handle for row in rows}
 
 
+def _links_of(session: Session, ticket_id: int) -> list[Link]:
+    return list(session.scalars(select(Link).where(Link.ticket_id == ticket_id).order_by(Link.id)))
+
+
+_COLUMNS = tuple(column.key for column in Ticket.__table__.columns)
+
+
 def _view(
     session: Session,
     ticket: Ticket,
@@ -198,16 +284,17 @@ def _view(
     handles: dict[int, str] | None = None,
     detail: bool = True,
 ) -> TicketView:
-    comments = links = changes = []
+    """A stored ticket as the API shows it; `detail` adds comments, links and priority changes."""
+    comments: list[Comment] = []
+    links: list[Link] = []
+    changes: list[PriorityChange] = []
     if detail:
         comments = list(
             session.scalars(
                 select(Comment).where(Comment.ticket_id == ticket.id).order_by(Comment.id)
             )
         )
-        links = list(
-            session.scalars(select(Link).where(Link.ticket_id == ticket.id).order_by(Link.id))
-        )
+        links = _links_of(session, ticket.id)
         changes = list(
             session.scalars(
                 select(PriorityChange)
@@ -225,37 +312,52 @@ def _view(
                 *(c.actor_id for c in changes),
             ],
         )
+    row = {name: getattr(ticket, name) for name in _COLUMNS}
+    return _view_of(
+        row, judged, team_slug, handles, comments=comments, links=links, changes=changes
+    )
 
+
+def _view_of(
+    row: dict[str, Any],
+    judged: PolicyInForce,
+    team_slug: str,
+    handles: dict[int, str],
+    *,
+    comments: Sequence[Comment] = (),
+    links: Sequence[Link] = (),
+    changes: Sequence[PriorityChange] = (),
+) -> TicketView:
     def handle(user_id: int | None) -> str | None:
         return handles.get(user_id) if user_id is not None else None
 
     return TicketView(
-        id=ticket.id,
+        id=row["id"],
         team=team_slug,
-        title=ticket.title,
-        description=ticket.description,
-        service=ticket.service,
-        type=ticket.type,
-        priority=ticket.priority,
-        priority_source=ticket.priority_source,
-        classification_rule=ticket.classification_rule,
-        signals=ticket.signals,
-        labels=ticket.labels,
-        status=ticket.status,
-        open=ticket.is_open,
-        allowed_next=workflow.allowed_next(judged.policy.workflows.ticket, ticket.status),
-        reporter=handle(ticket.reporter_id),
-        assignee=handle(ticket.assignee_id),
-        incident_id=ticket.incident_id,
-        incident_criteria=ticket.incident_criteria,
-        created_at=ticket.created_at,
-        updated_at=ticket.updated_at,
-        clock_started_at=ticket.clock_started_at,
-        response_due_at=ticket.response_due_at,
-        resolution_due_at=ticket.resolution_due_at,
-        responded_at=ticket.responded_at,
-        resolved_at=ticket.resolved_at,
-        paused_at=ticket.paused_at,
+        title=row["title"],
+        description=row["description"],
+        service=row["service"],
+        type=row["type"],
+        priority=row["priority"],
+        priority_source=row["priority_source"],
+        classification_rule=row["classification_rule"],
+        signals=row["signals"],
+        labels=row["labels"],
+        status=row["status"],
+        open=row["is_open"],
+        allowed_next=workflow.allowed_next(judged.policy.workflows.ticket, row["status"]),
+        reporter=handle(row["reporter_id"]),
+        assignee=handle(row["assignee_id"]),
+        incident_id=row["incident_id"],
+        incident_criteria=row["incident_criteria"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        clock_started_at=row["clock_started_at"],
+        response_due_at=row["response_due_at"],
+        resolution_due_at=row["resolution_due_at"],
+        responded_at=row["responded_at"],
+        resolved_at=row["resolved_at"],
+        paused_at=row["paused_at"],
         policy_version=judged.version,
         comments=[
             CommentView(
@@ -331,9 +433,7 @@ def list_tickets(
         total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
         page = list(session.scalars(query.order_by(Ticket.id.desc()).limit(limit).offset(offset)))
         teams = dict(
-            session.execute(select(Team.id, Team.slug).where(Team.org_id == actor.org_id))
-            .tuples()
-            .all()
+            session.execute(select(Team.id, Team.slug).where(Team.org_id == actor.org_id)).all()
         )
         versions = {v: policy_of_version(session, v) for v in {t.policy_version_id for t in page}}
         handles = _handles(session, [i for t in page for i in (t.reporter_id, t.assignee_id)])

@@ -5,13 +5,37 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from fireline.auth.actor import Actor
 from fireline.auth.models import User
 from fireline.timeline.models import Event
 from fireline.timeline.schemas import EventView
+
+
+def event_row(
+    actor: Actor,
+    at: datetime,
+    kind: str,
+    summary: str,
+    *,
+    ticket_id: int | None = None,
+    incident_id: int | None = None,
+    **data: Any,
+) -> dict[str, Any]:
+    """One event's columns: who, what, when, through which interface, about what."""
+    return {
+        "org_id": actor.org_id,
+        "ticket_id": ticket_id,
+        "incident_id": incident_id,
+        "kind": kind,
+        "summary": summary,
+        "data": data,
+        "actor_id": actor.user_id,
+        "via": actor.via.value,
+        "at": at,
+    }
 
 
 def record(
@@ -27,18 +51,16 @@ def record(
 ) -> Event:
     """Append one event in the caller's transaction, so it commits with the change it tells."""
     event = Event(
-        org_id=actor.org_id,
-        ticket_id=ticket_id,
-        incident_id=incident_id,
-        kind=kind,
-        summary=summary,
-        data=data,
-        actor_id=actor.user_id,
-        via=actor.via.value,
-        at=at,
+        **event_row(actor, at, kind, summary, ticket_id=ticket_id, incident_id=incident_id, **data)
     )
     session.add(event)
     return event
+
+
+def record_rows(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Append many events in one statement (rows from `event_row`)."""
+    if rows:
+        session.execute(insert(Event), rows)
 
 
 def events_of(
@@ -56,9 +78,7 @@ def event_views(session: Session, events: list[Event]) -> list[EventView]:
     ids = {e.actor_id for e in events if e.actor_id is not None}
     handles: dict[int, str] = {}
     if ids:
-        handles = dict(
-            session.execute(select(User.id, User.handle).where(User.id.in_(ids))).tuples().all()
-        )
+        handles = dict(session.execute(select(User.id, User.handle).where(User.id.in_(ids))).all())
     return [
         EventView(
             id=e.id,
