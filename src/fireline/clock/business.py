@@ -68,6 +68,7 @@ class BusinessCalendar:
         self._holidays_of_year = holidays_of_year
         self._years: tuple[int, int] | None = None
         self._ordinals: list[int] = []
+        self._windows: dict[date, tuple[datetime, datetime]] = {}
 
     @classmethod
     def from_policy(cls, calendar: Calendar) -> BusinessCalendar:
@@ -156,8 +157,12 @@ class BusinessCalendar:
 
     def _window(self, day: date) -> tuple[datetime, datetime]:
         """The working window of `day` as UTC instants, [opens, closes); empty if DST ate it."""
-        opens = self._first_reading(day, self.start)
-        return opens, max(opens, self._first_reading(day, self.end))
+        window = self._windows.get(day)
+        if window is None:
+            # Memoised: every due-by reads a few windows, and a day's window never changes.
+            opens = self._first_reading(day, self.start)
+            window = self._windows[day] = (opens, max(opens, self._first_reading(day, self.end)))
+        return window
 
     def _windows_from(self, day: date) -> Iterator[tuple[date, datetime, datetime]]:
         """Every working day from `day` on, with its window, in order."""
