@@ -53,9 +53,11 @@ def demo() -> None:
         db.dispose()
     state = "created" if login.created else "already there"
     out.print(f"Demo organisation {state}.")
-    out.print(f"  Open {settings.url}/ (API reference at {settings.url}/docs)")
-    out.print(f"  Log in as [bold]{login.handle}[/] / [bold]{login.password}[/]")
-    out.print(f"  API token: export FIRELINE_TOKEN={login.token}", soft_wrap=True)
+    out.print(f"  Fireline: {settings.url}/")
+    out.print(f"  Log in to the API at {settings.url}/docs: press Authorize, paste the token")
+    out.print(f"  Token of [bold]{login.handle}[/]: {login.token}", soft_wrap=True)
+    out.print(f"  For the CLI: export FIRELINE_TOKEN={login.token}", soft_wrap=True)
+    out.print(f"  ({login.handle}'s password for the web sign-in: {login.password})")
 
 
 @app.command()

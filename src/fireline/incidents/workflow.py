@@ -43,6 +43,7 @@ def allowed_next(workflow: Workflow, current: str) -> list[str]:
 
 def check_move(workflow: Workflow, current: str, requested: str) -> State:
     """The requested state if the workflow allows the move; `TransitionRefused` if not."""
+    state(workflow, current)  # a record in a state the policy no longer has says so plainly
     target = state(workflow, requested)
     allowed = allowed_next(workflow, current)
     if requested not in allowed:

@@ -57,9 +57,10 @@ def parse_policy(text: str, file: str = "<policy>") -> Policy:
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else None
-        raise PolicyInvalid(
-            [PolicyProblem(file, line, "", f"invalid YAML: {error.problem or error}")]
-        ) from None
+        message = f"invalid YAML: {error.problem or error}"
+        if error.context and error.context_mark and error.context_mark is not mark:
+            message += f" ({error.context} at line {error.context_mark.line + 1})"
+        raise PolicyInvalid([PolicyProblem(file, line, "", message)]) from None
     if node is None or not isinstance(node, yaml.MappingNode):
         raise PolicyInvalid([PolicyProblem(file, 1, "", "a policy is a YAML mapping")])
     lines: dict[PathKey, int] = {}

@@ -29,11 +29,12 @@ def labels_from_list(labels: Iterable[str]) -> dict[str, str]:
     """Ticket labels as a mapping: `k=v`, GitLab's scoped `k::v`, or a bare `k` (present)."""
     mapping: dict[str, str] = {}
     for label in labels:
-        for separator in ("::", "="):
-            if separator in label:
-                key, _, value = label.partition(separator)
-                mapping[key.strip()] = value.strip()
-                break
+        # The separator that comes first wins: `k=v::w` is k → `v::w`.
+        found = [(label.find(s), s) for s in ("::", "=") if s in label]
+        if found:
+            _, separator = min(found)
+            key, _, value = label.partition(separator)
+            mapping[key.strip()] = value.strip()
         else:
             mapping[label.strip()] = ""
     return mapping
