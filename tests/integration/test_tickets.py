@@ -135,7 +135,11 @@ def test_p2_opened_before_thanksgiving_is_due_next_tuesday_and_stored_in_utc(
     """
     opened = hail(world.responder, db, clock, priority="P2")
 
+    # The view a write returns and the one read back agree, offsets included (JSON shows them).
+    assert opened.response_due_at is not None
+    assert opened.response_due_at.utcoffset() == timedelta(0)
     stored = get_ticket(db, world.responder, opened.id)
+    assert stored == opened
     assert stored.clock_started_at == new_york(2026, 11, 25, 10)
     assert stored.response_due_at == new_york(2026, 12, 1, 10)
     assert stored.resolution_due_at is None
@@ -189,9 +193,10 @@ def test_mitigating_p1_to_p2_restarts_the_clock_and_records_who_when_why(
     opened = hail(world.responder, db, clock, signals={"cost_usd_per_day": 720})
     clock.advance(timedelta(hours=2))
 
-    mitigate(db, clock, world.other, opened.id, "P2", "scaled the cluster down")
+    mitigated = mitigate(db, clock, world.other, opened.id, "P2", "scaled the cluster down")
 
     stored = get_ticket(db, world.viewer, opened.id)
+    assert mitigated.model_dump_json() == stored.model_dump_json()
     assert stored.priority == "P2"
     assert stored.priority_source == "person"
     assert stored.classification_rule is None

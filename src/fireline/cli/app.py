@@ -57,7 +57,6 @@ def demo() -> None:
     out.print(f"  Log in to the API at {settings.url}/docs: press Authorize, paste the token")
     out.print(f"  Token of [bold]{login.handle}[/]: {login.token}", soft_wrap=True)
     out.print(f"  For the CLI: export FIRELINE_TOKEN={login.token}", soft_wrap=True)
-    out.print(f"  ({login.handle}'s password for the web sign-in: {login.password})")
 
 
 @app.command()

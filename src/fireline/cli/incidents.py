@@ -80,6 +80,7 @@ def show(incident: int) -> None:
             f"  {event['at']} [{event['via']}] {event['actor'] or '-'}: {event['summary']}",
             highlight=False,
             markup=False,
+            soft_wrap=True,
         )
 
 

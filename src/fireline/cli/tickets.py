@@ -43,12 +43,14 @@ def show_ticket(ticket: dict[str, Any]) -> None:
             f"{change['to_level']} by {change['actor']}: {change['note']}",
             highlight=False,
             markup=False,
+            soft_wrap=True,
         )
     for comment in ticket.get("comments", []):
         out.print(
             f"  {comment['created_at']} {comment['author']}: {comment['body']}",
             highlight=False,
             markup=False,
+            soft_wrap=True,
         )
 
 

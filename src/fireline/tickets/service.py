@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import TextClause, func, insert, or_, select, text
@@ -49,7 +49,9 @@ def _due_fields(judged: PolicyInForce, priority: str | None, start: datetime) ->
     }
     if priority is not None:
         due = level_due_bys(judged.calendar, judged.policy.level(priority), start)
-        fields["response_due_at"], fields["resolution_due_at"] = due.response, due.resolution
+        # Stored and shown in UTC, whichever path built the view.
+        fields["response_due_at"] = due.response.astimezone(UTC) if due.response else None
+        fields["resolution_due_at"] = due.resolution.astimezone(UTC) if due.resolution else None
     return fields
 
 
@@ -623,11 +625,11 @@ def _resume_clocks(ticket: Ticket, judged: PolicyInForce, now: datetime) -> None
     if ticket.response_due_at is not None and level.response and ticket.responded_at is None:
         ticket.response_due_at = judged.calendar.extend_for_pause(
             level.response, ticket.response_due_at, ticket.paused_at, now
-        )
+        ).astimezone(UTC)
     if ticket.resolution_due_at is not None and level.resolution:
         ticket.resolution_due_at = judged.calendar.extend_for_pause(
             level.resolution, ticket.resolution_due_at, ticket.paused_at, now
-        )
+        ).astimezone(UTC)
     ticket.paused_at = None
 
 

@@ -23,16 +23,12 @@ router = APIRouter(include_in_schema=False)
 def front_door(request: Request) -> HTMLResponse:
     db: Database = request.app.state.db
     with db.transaction() as session:
-        organisations = (
-            session.execute(
-                select(Organisation.name, func.count(Team.id))
-                .join(Team, Team.org_id == Organisation.id, isouter=True)
-                .group_by(Organisation.id, Organisation.name)
-                .order_by(Organisation.name)
-            )
-            .tuples()
-            .all()
-        )
+        organisations = session.execute(
+            select(Organisation.name, func.count(Team.id))
+            .join(Team, Team.org_id == Organisation.id, isouter=True)
+            .group_by(Organisation.id, Organisation.name)
+            .order_by(Organisation.name)
+        ).all()
         open_tickets = (
             session.scalar(select(func.count()).select_from(Ticket).where(Ticket.is_open.is_(True)))
             or 0
