@@ -209,7 +209,7 @@ def test_the_support_steward_declares_and_tags_in_a_different_commander(
     assert incident.tickets == [ticket_id]
     assert set(incident.members) == {"ada", "grace"}
     stored = get_incident(db, world.other, incident.id)
-    assert stored == incident
+    assert stored.model_dump_json() == incident.model_dump_json()
 
     ticket = get_ticket(db, world.responder, ticket_id)
     assert ticket.incident_id == incident.id
