@@ -62,8 +62,10 @@ def postgres_url() -> Iterator[str]:
         if REQUIRE_POSTGRES:
             pytest.fail(message + " (FIRELINE_REQUIRE_POSTGRES=1)", pytrace=False)
         pytest.skip(message)
-    url = sa.engine.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(
-        hide_password=False
+    url = (
+        sa.engine.make_url(POSTGRES_ADMIN_URL)
+        .set(database=name)
+        .render_as_string(hide_password=False)
     )
     upgrade(url)
     yield url
@@ -116,12 +118,21 @@ def world(db: Database, clock: ManualClock) -> World:
             team = create_team(session, clock, org.id, name, name)
             store_policy(session, clock, team, preset_text(name), f"preset:{name}", None)
         people = {
-            "admin": add_user(session, clock, org.id, "admin", "Admin", Role.admin,
-                              password="correct horse"),
-            "ada": add_user(session, clock, org.id, "ada", "Ada", Role.responder,
-                            timezone="Europe/Berlin"),
-            "grace": add_user(session, clock, org.id, "grace", "Grace", Role.responder,
-                              timezone="America/New_York"),
+            "admin": add_user(
+                session, clock, org.id, "admin", "Admin", Role.admin, password="correct horse"
+            ),
+            "ada": add_user(
+                session, clock, org.id, "ada", "Ada", Role.responder, timezone="Europe/Berlin"
+            ),
+            "grace": add_user(
+                session,
+                clock,
+                org.id,
+                "grace",
+                "Grace",
+                Role.responder,
+                timezone="America/New_York",
+            ),
             "vic": add_user(session, clock, org.id, "vic", "Vic Viewer", Role.viewer),
         }
         tokens = {h: issue_token(session, clock, u, "test").token for h, u in people.items()}
