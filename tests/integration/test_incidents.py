@@ -221,6 +221,34 @@ def test_the_support_steward_declares_and_tags_in_a_different_commander(
     assert ticket_timeline(db, world.responder, ticket_id)[-1].kind == "ticket.commented"
 
 
+def test_a_ticket_escalated_into_a_private_incident_does_not_learn_its_title(
+    db: Database, clock: ManualClock, world: World
+) -> None:
+    """Meltano seed: security incidents are handled privately; the ticket everyone can read is
+    acknowledged without the incident's title."""
+    ticket = open_ticket(
+        db,
+        clock,
+        world.responder,
+        NewTicket(team="meltano", title="Leaked credentials in CI logs", priority="highest"),
+    )
+
+    incident = declare_from_ticket(
+        db,
+        clock,
+        world.responder,
+        ticket.id,
+        DeclareFromTicket(type="security", title="Token exfiltrated from the CI runner"),
+    )
+
+    assert incident.private
+    [comment] = get_ticket(db, world.other, ticket.id).comments
+    assert f"private incident #{incident.id}" in comment.body
+    assert "exfiltrated" not in comment.body
+    with pytest.raises(NotFound):
+        get_incident(db, world.other, incident.id)
+
+
 def test_the_commander_may_not_be_the_steward_and_a_refusal_writes_nothing(
     db: Database, clock: ManualClock, world: World
 ) -> None:

@@ -561,13 +561,16 @@ def declare_from_ticket(
         )
         view = view_incident(session, incident)
         lead = next(h.person for h in view.roles if h.role == view.lead_role)
-        acknowledgement = (
-            f"Declared incident #{incident.id} ({incident.severity}): {incident.title}. "
-            + (
-                f"Incident {view.lead_role.replace('_', ' ')}: @{lead}."
-                if lead
-                else f"No {view.lead_role.replace('_', ' ')} yet; one will be assigned."
-            )
+        # A private incident's title stays private; the ticket only learns that one exists.
+        headline = (
+            f"Declared private incident #{incident.id}; only its members can see it. "
+            if incident.private
+            else f"Declared incident #{incident.id} ({incident.severity}): {incident.title}. "
+        )
+        acknowledgement = headline + (
+            f"Incident {view.lead_role.replace('_', ' ')}: @{lead}."
+            if lead
+            else f"No {view.lead_role.replace('_', ' ')} yet; one will be assigned."
         )
         tickets.add_comment(session, actor, clock.now(), ticket, acknowledgement)
         return view
