@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
+from fireline.clock.wall import first_reading
 from fireline.policy.schema import Calendar
 from fireline.policy.targets import Target, TargetKind
 
@@ -138,22 +139,7 @@ class BusinessCalendar:
         return self._first_reading(day, at).astimezone(self.zone)
 
     def _first_reading(self, day: date, at: time) -> datetime:
-        wall = datetime.combine(day, at.replace(fold=0))
-        after = wall.replace(tzinfo=self.zone).astimezone(UTC)
-        if after.astimezone(self.zone).replace(tzinfo=None) == wall:
-            return after
-        # Skipped: read with the offset before the gap `wall` lies after the change, read with
-        # the offset after it lies before; the change itself is the gap's end.
-        low = int(wall.replace(tzinfo=self.zone, fold=1).astimezone(UTC).timestamp())
-        high = int(after.timestamp())
-        offset_after = after.astimezone(self.zone).utcoffset()
-        while high - low > 1:
-            middle = (low + high) // 2
-            if datetime.fromtimestamp(middle, self.zone).utcoffset() == offset_after:
-                high = middle
-            else:
-                low = middle
-        return datetime.fromtimestamp(high, UTC)
+        return first_reading(day, at, self.zone)
 
     def _window(self, day: date) -> tuple[datetime, datetime]:
         """The working window of `day` as UTC instants, [opens, closes); empty if DST ate it."""
@@ -171,6 +157,17 @@ class BusinessCalendar:
             opens, closes = self._window(day)
             yield day, opens, closes
             day += timedelta(days=1)
+
+    def working_windows(
+        self, first: datetime, last: datetime
+    ) -> Iterator[tuple[datetime, datetime]]:
+        """Working windows (UTC) that overlap [first, last), clipped to it."""
+        begin, end = first.astimezone(UTC), last.astimezone(UTC)
+        for _, opens, closes in self._windows_from(first.astimezone(self.zone).date()):
+            if opens >= end:
+                return
+            if closes > begin:
+                yield max(opens, begin), min(closes, end)
 
     def is_working_time(self, instant: datetime) -> bool:
         day = instant.astimezone(self.zone).date()
@@ -223,15 +220,10 @@ class BusinessCalendar:
 
     def business_time_between(self, first: datetime, last: datetime) -> timedelta:
         """Working time elapsed in [first, last): what a paused clock gives back."""
-        begin, end = first.astimezone(UTC), last.astimezone(UTC)
         total = timedelta(0)
-        if end <= begin:
-            return total
-        for _, opens, closes in self._windows_from(first.astimezone(self.zone).date()):
-            if opens >= end:
-                break
-            if closes > begin:
-                total += min(closes, end) - max(opens, begin)
+        if last > first:
+            for opens, closes in self.working_windows(first, last):
+                total += closes - opens
         return total
 
     def due_by(self, target: Target, start: datetime) -> datetime:
