@@ -1,0 +1,366 @@
+"""Who is on call at an instant, and why: rotations, layers, overrides, absences, duty hours.
+
+Pure: values in, values out. The rules, as PagerDuty and GoAlert users expect them:
+- A rotation hands off every N hours (elapsed time) or every N days/weeks at the local wall-clock
+  time of its first hand-off, in the schedule's zone, whatever DST does in between (a skipped
+  hand-off time becomes the end of the gap; see `clock.wall.first_reading`).
+- An override puts someone else on a layer (or every layer) for a while: a swap or a cover.
+- An absence (PTO, an appointment) takes a person off every layer for a while.
+- A layer restricted to business hours has nobody on duty outside the calendar's windows.
+- The responder is the first layer's person who is on duty and present: Caseflow's secondary
+  "takes over whenever the primary is not available". With nobody, a schedule whose layers are
+  all off duty holds until the next duty start; any other gap goes to the fallback, and says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from itertools import pairwise
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fireline.clock.business import BusinessCalendar
+from fireline.clock.wall import first_reading
+
+
+class ShiftUnit(StrEnum):
+    hours = "hours"
+    days = "days"
+    weeks = "weeks"
+
+
+class Reason(StrEnum):
+    rotation = "rotation"
+    override = "override"
+    absent = "absent"
+    off_duty = "off_duty"
+    not_started = "not_started"
+    empty = "empty"
+    fallback = "fallback"
+    held = "held"
+    nobody = "nobody"
+
+
+class ScheduleError(ValueError):
+    """A schedule that cannot work as written; `field` names the part."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(message)
+
+
+@dataclass(frozen=True, slots=True)
+class Shift:
+    index: int
+    person: str
+    starts: datetime
+    ends: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Rotation:
+    members: tuple[str, ...]
+    start: datetime
+    unit: ShiftUnit
+    length: int
+    zone: ZoneInfo
+
+    def __post_init__(self) -> None:
+        if self.length < 1:
+            raise ScheduleError("length", "a shift lasts at least one unit")
+        if self.start.tzinfo is None:
+            raise ScheduleError("start", "a rotation starts at an aware instant")
+
+    @property
+    def _days(self) -> int:
+        return self.length * (7 if self.unit is ShiftUnit.weeks else 1)
+
+    def handoff(self, index: int) -> datetime:
+        """The instant (UTC) shift `index` begins; shift 0 begins at `start`."""
+        if self.unit is ShiftUnit.hours:
+            return self.start.astimezone(UTC) + timedelta(hours=self.length * index)
+        local = self.start.astimezone(self.zone)
+        return first_reading(
+            local.date() + timedelta(days=self._days * index), local.time(), self.zone
+        )
+
+    def shift_index(self, at: datetime) -> int | None:
+        """Which shift holds `at`; None before the rotation starts."""
+        instant = at.astimezone(UTC)
+        if instant < self.start.astimezone(UTC):
+            return None
+        if self.unit is ShiftUnit.hours:
+            return int((instant - self.start.astimezone(UTC)) // timedelta(hours=self.length))
+        elapsed = at.astimezone(self.zone).replace(tzinfo=None) - self.start.astimezone(
+            self.zone
+        ).replace(tzinfo=None)
+        index = max(0, elapsed // timedelta(days=self._days))
+        # Wall-clock arithmetic is off by at most one shift around a DST change; settle on
+        # instants.
+        while self.handoff(index + 1) <= instant:
+            index += 1
+        while index > 0 and self.handoff(index) > instant:
+            index -= 1
+        return index
+
+    def shift_at(self, at: datetime) -> Shift | None:
+        index = self.shift_index(at)
+        if index is None or not self.members:
+            return None
+        return Shift(
+            index,
+            self.members[index % len(self.members)],
+            self.handoff(index),
+            self.handoff(index + 1),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Layer:
+    name: str
+    rotation: Rotation
+    business_hours_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """`person` takes `layer` (every layer when None) from `starts` to `ends`."""
+
+    person: str
+    starts: datetime
+    ends: datetime
+    reason: str
+    layer: str | None = None
+
+    def covers(self, at: datetime) -> bool:
+        return self.starts <= at < self.ends
+
+
+@dataclass(frozen=True, slots=True)
+class Absence:
+    """`person` is away from every layer from `starts` to `ends` (PTO, an appointment)."""
+
+    person: str
+    starts: datetime
+    ends: datetime
+    reason: str
+
+    def covers(self, at: datetime) -> bool:
+        return self.starts <= at < self.ends
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    name: str
+    zone: ZoneInfo
+    layers: tuple[Layer, ...]
+    overrides: tuple[Override, ...] = ()
+    absences: tuple[Absence, ...] = ()
+    fallback: str | None = None
+    calendar: BusinessCalendar | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Duty:
+    layer: str
+    person: str | None
+    reason: Reason
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class OnCall:
+    """The answer to "who is on call at `at`": every layer, and whom to page first."""
+
+    schedule: str
+    at: datetime
+    duties: tuple[Duty, ...]
+    responder: str | None
+    reason: Reason
+    detail: str
+    held_until: datetime | None = None
+
+
+def check_schedule(schedule: Schedule) -> None:
+    """Raise `ScheduleError` for what cannot work: no layers, a rotation with nobody,
+    overlapping overrides on one layer, overlapping absences of one person, empty ranges."""
+    if not schedule.layers:
+        raise ScheduleError("layers", "a schedule needs at least one layer")
+    names = [layer.name for layer in schedule.layers]
+    if len(set(names)) != len(names):
+        raise ScheduleError("layers", "two layers share a name")
+    for layer in schedule.layers:
+        if not layer.rotation.members:
+            raise ScheduleError("members", f"layer {layer.name!r} has nobody in its rotation")
+        if layer.business_hours_only and schedule.calendar is None:
+            raise ScheduleError("business_hours_only", "business hours need a calendar")
+    for override in schedule.overrides:
+        if override.ends <= override.starts:
+            raise ScheduleError("ends", "an override ends after it starts")
+        if override.layer is not None and override.layer not in names:
+            raise ScheduleError("layer", f"no layer {override.layer!r}; layers: {names}")
+    for absence in schedule.absences:
+        if absence.ends <= absence.starts:
+            raise ScheduleError("ends", "an absence ends after it starts")
+    _no_overlaps(schedule.overrides, lambda o: o.layer or "*", "overrides on layer")
+    _no_overlaps(schedule.absences, lambda a: a.person, "absences of")
+
+
+def _no_overlaps(spans: Sequence[Override | Absence], key: Callable[[Any], str], what: str) -> None:
+    by_key: dict[str, list[Override | Absence]] = {}
+    for span in spans:
+        by_key.setdefault(key(span), []).append(span)
+    everywhere = by_key.get("*", [])
+    for name, group in by_key.items():
+        candidates = sorted([*group, *(everywhere if name != "*" else [])], key=lambda s: s.starts)
+        for earlier, later in pairwise(candidates):
+            if later.starts < earlier.ends:
+                raise ScheduleError(
+                    "starts",
+                    f"{what} {name}: {later.starts.isoformat()} to {later.ends.isoformat()} "
+                    f"overlaps {earlier.starts.isoformat()} to {earlier.ends.isoformat()}",
+                )
+
+
+def _duty(schedule: Schedule, layer: Layer, at: datetime) -> Duty:
+    if (
+        layer.business_hours_only
+        and schedule.calendar is not None
+        and not (schedule.calendar.is_working_time(at))
+    ):
+        return Duty(layer.name, None, Reason.off_duty, "outside business hours")
+    override = next(
+        (o for o in schedule.overrides if o.covers(at) and o.layer in (None, layer.name)), None
+    )
+    if override is not None:
+        person, reason, detail = override.person, Reason.override, override.reason
+    else:
+        shift = layer.rotation.shift_at(at)
+        if shift is None:
+            reason = Reason.empty if not layer.rotation.members else Reason.not_started
+            return Duty(
+                layer.name,
+                None,
+                reason,
+                "the rotation has not started"
+                if reason is Reason.not_started
+                else "nobody in the rotation",
+            )
+        person, reason, detail = shift.person, Reason.rotation, f"shift {shift.index}"
+    absence = next((a for a in schedule.absences if a.person == person and a.covers(at)), None)
+    if absence is not None:
+        return Duty(layer.name, None, Reason.absent, f"{person} away: {absence.reason}")
+    return Duty(layer.name, person, reason, detail)
+
+
+def who_is_on_call(schedule: Schedule, at: datetime) -> OnCall:
+    """Every layer's duty at `at`, and the responder to page first, with the reason."""
+    duties = tuple(_duty(schedule, layer, at) for layer in schedule.layers)
+    for position, duty in enumerate(duties):
+        if duty.person is None:
+            continue
+        if position == 0:
+            return OnCall(
+                schedule.name, at, duties, duty.person, duty.reason, f"{duty.layer}: {duty.detail}"
+            )
+        missing = "; ".join(f"{d.layer}: {d.detail}" for d in duties[:position])
+        return OnCall(
+            schedule.name,
+            at,
+            duties,
+            duty.person,
+            duty.reason,
+            f"{duty.layer} {duty.person} covers ({missing})",
+        )
+    if schedule.calendar is not None and all(d.reason is Reason.off_duty for d in duties):
+        opens = schedule.calendar.next_working_start(at).astimezone(UTC)
+        return OnCall(
+            schedule.name,
+            at,
+            duties,
+            None,
+            Reason.held,
+            "every layer is off duty; held until duty starts",
+            held_until=opens,
+        )
+    gaps = "; ".join(f"{d.layer}: {d.detail}" for d in duties)
+    if schedule.fallback is not None:
+        return OnCall(
+            schedule.name,
+            at,
+            duties,
+            schedule.fallback,
+            Reason.fallback,
+            f"the schedule has a gap ({gaps}); paging its fallback",
+        )
+    return OnCall(
+        schedule.name,
+        at,
+        duties,
+        None,
+        Reason.nobody,
+        f"the schedule has a gap ({gaps}) and no fallback",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A stretch of time during which one layer's duty (or the responder) does not change."""
+
+    layer: str
+    person: str | None
+    reason: Reason
+    detail: str
+    starts: datetime
+    ends: datetime
+
+
+RESPONDER = "responder"
+
+
+def _boundaries(schedule: Schedule, first: datetime, last: datetime) -> list[datetime]:
+    instants = {first, last}
+    for layer in schedule.layers:
+        index = layer.rotation.shift_index(first)
+        index = 0 if index is None else index
+        while (handoff := layer.rotation.handoff(index)) < last:
+            if handoff > first:
+                instants.add(handoff)
+            index += 1
+        if layer.business_hours_only and schedule.calendar is not None:
+            for opens, closes in schedule.calendar.working_windows(first, last):
+                instants.update((opens, closes))
+    edges: list[Override | Absence] = [*schedule.overrides, *schedule.absences]
+    for span in edges:
+        instants.update(t for t in (span.starts, span.ends) if first < t < last)
+    return sorted(instants)
+
+
+def spans(schedule: Schedule, first: datetime, last: datetime) -> list[Span]:
+    """Each layer's duty and the responder over [first, last), as merged spans: the on-call
+    calendar. Every instant of the range is in exactly one span per layer."""
+    first, last = first.astimezone(UTC), last.astimezone(UTC)
+    result: list[Span] = []
+    open_spans: dict[str, Span] = {}
+    cuts = _boundaries(schedule, first, last)
+    for begin, end in pairwise(cuts):
+        answer = who_is_on_call(schedule, begin)
+        pieces = [(d.layer, d.person, d.reason, d.detail) for d in answer.duties]
+        pieces.append((RESPONDER, answer.responder, answer.reason, answer.detail))
+        for name, person, reason, detail in pieces:
+            current = open_spans.get(name)
+            if current is not None and (current.person, current.reason, current.detail) == (
+                person,
+                reason,
+                detail,
+            ):
+                open_spans[name] = Span(name, person, reason, detail, current.starts, end)
+                continue
+            if current is not None:
+                result.append(current)
+            open_spans[name] = Span(name, person, reason, detail, begin, end)
+    result.extend(open_spans.values())
+    return sorted(result, key=lambda s: (s.starts, s.layer))
