@@ -26,6 +26,9 @@ def clock(request: Request) -> Clock:
 def actor(request: Request, db: Annotated[Database, Depends(database)]) -> Actor:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
+    if not header and request.url.path.endswith(".ics"):
+        # Calendar apps subscribe by URL and cannot send headers; the access log redacts it.
+        scheme, token = "bearer", request.query_params.get("token", "")
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("send an API token as 'Authorization: Bearer fl_…'")
     via = Via.cli if request.headers.get("x-fireline-client") == "cli" else Via.api

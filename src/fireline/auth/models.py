@@ -21,6 +21,10 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(320))
     role: Mapped[str] = mapped_column(String(16))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # The person's own working hours, in their zone: who may lead, when to page.
+    working_days: Mapped[list[int]] = mapped_column(default=lambda: [0, 1, 2, 3, 4])
+    work_starts: Mapped[str] = mapped_column(String(5), default="09:00")
+    work_ends: Mapped[str] = mapped_column(String(5), default="17:00")
     password_hash: Mapped[str | None] = mapped_column(String(256))
     created_at: Mapped[datetime]
 

@@ -249,7 +249,9 @@ def _duty(schedule: Schedule, layer: Layer, at: datetime) -> Duty:
                 if reason is Reason.not_started
                 else "nobody in the rotation",
             )
-        person, reason, detail = shift.person, Reason.rotation, f"shift {shift.index}"
+        since = shift.starts.astimezone(schedule.zone)
+        person, reason = shift.person, Reason.rotation
+        detail = f"{person}'s turn since {since:%a %d %b %H:%M %Z}"
     absence = next((a for a in schedule.absences if a.person == person and a.covers(at)), None)
     if absence is not None:
         return Duty(layer.name, None, Reason.absent, f"{person} away: {absence.reason}")

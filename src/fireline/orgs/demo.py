@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -13,6 +14,8 @@ from fireline.auth.service import actor_for, add_user, issue_token
 from fireline.clock.now import Clock, ManualClock
 from fireline.incidents import service as incidents
 from fireline.incidents.schemas import NewIncident
+from fireline.oncall import service as oncall
+from fireline.oncall.schemas import LayerSpec, NewAbsence, NewSchedule
 from fireline.orgs.models import Organisation
 from fireline.orgs.service import create_organisation, create_team, store_policy
 from fireline.policy.load import parse_policy, preset_names, preset_text
@@ -168,6 +171,7 @@ def _lived_in(db: Database, clock: Clock, actor: Actor) -> None:
     incidents.move_incident(
         db, step(1), actor, outage.id, "stabilized", "Rolled back the frontend deploy."
     )
+    _schedules(db, clock, actor)
     tickets.open_ticket(
         db,
         step(3),
@@ -188,5 +192,65 @@ def _lived_in(db: Database, clock: Clock, actor: Actor) -> None:
             title="Potential credential exposure",
             type="security",
             severity="highest",
+        ),
+    )
+
+
+def _schedules(db: Database, clock: Clock, actor: Actor) -> None:
+    """Caseflow's prod squad (a primary and a secondary, business hours only) and Openverse's
+    weekly support rotation, both started a few weeks back, with someone on PTO today."""
+    ny = ZoneInfo("America/New_York")
+    monday = clock.now().astimezone(ny).date() - timedelta(
+        days=clock.now().astimezone(ny).weekday() + 21
+    )
+    start = datetime.combine(monday, time(9), tzinfo=ny)
+    oncall.create_schedule(
+        db,
+        clock,
+        actor,
+        NewSchedule(
+            slug="prod-squad",
+            name="Caseflow prod squad",
+            timezone="America/New_York",
+            team="caseflow",
+            fallback="alan-ning",
+            layers=[
+                LayerSpec(
+                    name="primary",
+                    members=["mark", "alex", "sharon", "ada"],
+                    start=start,
+                    business_hours_only=True,
+                ),
+                LayerSpec(
+                    name="secondary",
+                    members=["ada", "sharon", "alex", "mark"],
+                    start=start,
+                    business_hours_only=True,
+                ),
+            ],
+        ),
+    )
+    oncall.create_schedule(
+        db,
+        clock,
+        actor,
+        NewSchedule(
+            slug="msr",
+            name="Openverse mini support rotation",
+            timezone="UTC",
+            team="openverse",
+            layers=[LayerSpec(name="runner", members=["grace", "ada"], start=start)],
+        ),
+    )
+    today = clock.now().astimezone(ny).date()
+    oncall.add_absence(
+        db,
+        clock,
+        actor,
+        NewAbsence(
+            person="sharon",
+            starts=datetime.combine(today, time(0), tzinfo=ny),
+            ends=datetime.combine(today + timedelta(days=1), time(0), tzinfo=ny),
+            reason="PTO",
         ),
     )

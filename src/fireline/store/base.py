@@ -49,4 +49,5 @@ class Base(DeclarativeBase):
         dict[str, Any]: JSONDocument,
         dict[str, float]: JSONDocument,
         list[str]: JSONDocument,
+        list[int]: JSONDocument,
     }

@@ -1,0 +1,496 @@
+"""On-call use cases: schedules, overrides, absences, and who is on call, with the reason."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from fireline.auth.actor import Actor, Role
+from fireline.auth.models import User
+from fireline.clock.business import BusinessCalendar
+from fireline.clock.now import Clock
+from fireline.errors import Conflict, Invalid, NotFound
+from fireline.oncall import rotation
+from fireline.oncall.models import AbsenceRow, LayerRow, OverrideRow, ScheduleRow
+from fireline.oncall.schemas import (
+    AbsenceView,
+    DutyView,
+    LayerView,
+    NewAbsence,
+    NewOverride,
+    NewSchedule,
+    OnCallView,
+    OverrideView,
+    ScheduleView,
+    SpanView,
+)
+from fireline.orgs.models import Team
+from fireline.orgs.service import policy_in_force, team_by_slug
+from fireline.store.db import Database
+
+MAX_SPAN = timedelta(days=400)
+
+_default_calendars: dict[str, BusinessCalendar] = {}
+
+
+def _default_calendar(zone: str) -> BusinessCalendar:
+    """Monday to Friday, 09:00 to 17:00 in the schedule's zone, for schedules without a team."""
+    if zone not in _default_calendars:
+        _default_calendars[zone] = BusinessCalendar(
+            ZoneInfo(zone), range(5), time(9), time(17), lambda _year: ()
+        )
+    return _default_calendars[zone]
+
+
+def _zone(name: str, field: str = "timezone") -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise Invalid(field, f"unknown time zone {name!r} (use an IANA name)") from None
+
+
+def _user_ids(session: Session, actor: Actor, handles: Sequence[str], field: str) -> list[int]:
+    if not handles:
+        return []
+    found = dict(
+        session.execute(
+            select(User.handle, User.id).where(
+                User.org_id == actor.org_id, User.handle.in_(set(handles))
+            )
+        ).all()
+    )
+    missing = [h for h in handles if h not in found]
+    if missing:
+        raise Invalid(field, f"no such user: {', '.join(missing)}")
+    return [found[h] for h in handles]
+
+
+def _schedule_row(session: Session, actor: Actor, slug: str) -> ScheduleRow:
+    row = session.scalar(
+        select(ScheduleRow).where(ScheduleRow.org_id == actor.org_id, ScheduleRow.slug == slug)
+    )
+    if row is None:
+        raise NotFound(f"no schedule {slug!r}")
+    return row
+
+
+def _handles(session: Session, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(session.execute(select(User.id, User.handle).where(User.id.in_(ids))).all())
+
+
+def _load(
+    session: Session, rows: Sequence[ScheduleRow], first: datetime, last: datetime
+) -> dict[int, rotation.Schedule]:
+    """Pure schedules for `rows`, with the overrides and absences that touch [first, last)."""
+    ids = [row.id for row in rows]
+    if not ids:
+        return {}
+    layers = session.scalars(
+        select(LayerRow).where(LayerRow.schedule_id.in_(ids)).order_by(LayerRow.position)
+    ).all()
+    overrides = session.scalars(
+        select(OverrideRow).where(
+            OverrideRow.schedule_id.in_(ids),
+            OverrideRow.ends_at > first,
+            OverrideRow.starts_at < last,
+        )
+    ).all()
+    absences = session.scalars(
+        select(AbsenceRow).where(
+            AbsenceRow.org_id == rows[0].org_id,
+            AbsenceRow.ends_at > first,
+            AbsenceRow.starts_at < last,
+        )
+    ).all()
+    people = {i for layer in layers for i in layer.member_ids}
+    people |= {o.user_id for o in overrides} | {a.user_id for a in absences}
+    people |= {row.fallback_id for row in rows if row.fallback_id is not None}
+    handles = _handles(session, people)
+    calendars = {
+        team_id: policy_in_force(session, team_id).calendar
+        for team_id in {row.team_id for row in rows if row.team_id is not None}
+    }
+    pure_absences = tuple(
+        rotation.Absence(handles[a.user_id], a.starts_at, a.ends_at, a.reason) for a in absences
+    )
+    schedules = {}
+    for row in rows:
+        zone = ZoneInfo(row.timezone)
+        schedules[row.id] = rotation.Schedule(
+            name=row.slug,
+            zone=zone,
+            layers=tuple(
+                rotation.Layer(
+                    layer.name,
+                    rotation.Rotation(
+                        tuple(handles[i] for i in layer.member_ids),
+                        layer.rotation_start,
+                        rotation.ShiftUnit(layer.shift_unit),
+                        layer.shift_length,
+                        zone,
+                    ),
+                    layer.business_hours_only,
+                )
+                for layer in layers
+                if layer.schedule_id == row.id
+            ),
+            overrides=tuple(
+                rotation.Override(handles[o.user_id], o.starts_at, o.ends_at, o.reason, o.layer)
+                for o in overrides
+                if o.schedule_id == row.id
+            ),
+            absences=pure_absences,
+            fallback=handles.get(row.fallback_id) if row.fallback_id is not None else None,
+            calendar=calendars[row.team_id]
+            if row.team_id is not None
+            else _default_calendar(row.timezone),
+        )
+    return schedules
+
+
+def _check(schedule: rotation.Schedule) -> None:
+    try:
+        rotation.check_schedule(schedule)
+    except rotation.ScheduleError as error:
+        if "overlaps" in str(error):
+            raise Conflict(str(error), field=error.field) from None
+        raise Invalid(error.field, str(error)) from None
+
+
+def _view(session: Session, row: ScheduleRow) -> ScheduleView:
+    layers = session.scalars(
+        select(LayerRow).where(LayerRow.schedule_id == row.id).order_by(LayerRow.position)
+    ).all()
+    ids = {i for layer in layers for i in layer.member_ids}
+    handles = _handles(session, ids | ({row.fallback_id} if row.fallback_id else set()))
+    team = session.scalar(select(Team.slug).where(Team.id == row.team_id)) if row.team_id else None
+    return ScheduleView(
+        slug=row.slug,
+        name=row.name,
+        timezone=row.timezone,
+        team=team,
+        fallback=handles.get(row.fallback_id) if row.fallback_id else None,
+        layers=[
+            LayerView(
+                name=layer.name,
+                members=[handles[i] for i in layer.member_ids],
+                start=layer.rotation_start,
+                unit=rotation.ShiftUnit(layer.shift_unit),
+                length=layer.shift_length,
+                business_hours_only=layer.business_hours_only,
+            )
+            for layer in layers
+        ],
+    )
+
+
+def _write_layers(session: Session, actor: Actor, row: ScheduleRow, spec: NewSchedule) -> None:
+    session.execute(delete(LayerRow).where(LayerRow.schedule_id == row.id))
+    for position, layer in enumerate(spec.layers):
+        session.add(
+            LayerRow(
+                schedule_id=row.id,
+                position=position,
+                name=layer.name,
+                member_ids=_user_ids(session, actor, layer.members, f"layers.{position}.members"),
+                rotation_start=layer.start,
+                shift_unit=layer.unit.value,
+                shift_length=layer.length,
+                business_hours_only=layer.business_hours_only,
+            )
+        )
+
+
+def _validate(spec: NewSchedule) -> None:
+    zone = _zone(spec.timezone)
+    try:
+        pure = rotation.Schedule(
+            spec.slug,
+            zone,
+            tuple(
+                rotation.Layer(
+                    layer.name,
+                    rotation.Rotation(
+                        tuple(layer.members), layer.start, layer.unit, layer.length, zone
+                    ),
+                    layer.business_hours_only,
+                )
+                for layer in spec.layers
+            ),
+            calendar=_default_calendar(spec.timezone),
+        )
+    except rotation.ScheduleError as error:
+        raise Invalid(error.field, str(error)) from None
+    _check(pure)
+
+
+def create_schedule(db: Database, clock: Clock, actor: Actor, spec: NewSchedule) -> ScheduleView:
+    actor.require(Role.admin)
+    _validate(spec)
+    now = clock.now()
+    with db.transaction() as session:
+        if (
+            session.scalar(
+                select(ScheduleRow.id).where(
+                    ScheduleRow.org_id == actor.org_id, ScheduleRow.slug == spec.slug
+                )
+            )
+            is not None
+        ):
+            raise Conflict(f"schedule {spec.slug!r} exists already")
+        row = ScheduleRow(
+            org_id=actor.org_id,
+            slug=spec.slug,
+            name=spec.name,
+            timezone=spec.timezone,
+            created_at=now,
+            updated_at=now,
+        )
+        _set_owner(session, actor, row, spec)
+        session.add(row)
+        session.flush()
+        _write_layers(session, actor, row, spec)
+        session.flush()
+        return _view(session, row)
+
+
+def _set_owner(session: Session, actor: Actor, row: ScheduleRow, spec: NewSchedule) -> None:
+    row.team_id = None
+    if spec.team is not None:
+        try:
+            row.team_id = team_by_slug(session, actor.org_id, spec.team).id
+        except NotFound as error:
+            raise Invalid("team", error.detail) from None
+    row.fallback_id = (
+        _user_ids(session, actor, [spec.fallback], "fallback")[0] if spec.fallback else None
+    )
+
+
+def replace_schedule(
+    db: Database, clock: Clock, actor: Actor, slug: str, spec: NewSchedule
+) -> ScheduleView:
+    """Rewrite a schedule's layers and settings; its overrides stay."""
+    actor.require(Role.admin)
+    if spec.slug != slug:
+        raise Invalid("slug", "a schedule's slug cannot change")
+    _validate(spec)
+    with db.transaction() as session:
+        row = _schedule_row(session, actor, slug)
+        row.name, row.timezone, row.updated_at = spec.name, spec.timezone, clock.now()
+        _set_owner(session, actor, row, spec)
+        _write_layers(session, actor, row, spec)
+        session.flush()
+        return _view(session, row)
+
+
+def list_schedules(db: Database, actor: Actor) -> list[ScheduleView]:
+    with db.transaction() as session:
+        rows = session.scalars(
+            select(ScheduleRow).where(ScheduleRow.org_id == actor.org_id).order_by(ScheduleRow.slug)
+        ).all()
+        return [_view(session, row) for row in rows]
+
+
+def get_schedule(db: Database, actor: Actor, slug: str) -> ScheduleView:
+    with db.transaction() as session:
+        return _view(session, _schedule_row(session, actor, slug))
+
+
+def _answer_view(answer: rotation.OnCall) -> OnCallView:
+    return OnCallView(
+        schedule=answer.schedule,
+        at=answer.at,
+        responder=answer.responder,
+        reason=answer.reason.value,
+        detail=answer.detail,
+        held_until=answer.held_until,
+        layers=[
+            DutyView(layer=d.layer, person=d.person, reason=d.reason.value, detail=d.detail)
+            for d in answer.duties
+        ],
+    )
+
+
+def on_call(
+    session: Session, org_id: int, at: datetime, slugs: Sequence[str] | None = None
+) -> list[rotation.OnCall]:
+    """Who is on call at `at` on every schedule (or the named ones), in the caller's session."""
+    query = select(ScheduleRow).where(ScheduleRow.org_id == org_id)
+    if slugs is not None:
+        query = query.where(ScheduleRow.slug.in_(slugs))
+    rows = session.scalars(query.order_by(ScheduleRow.slug)).all()
+    schedules = _load(session, rows, at, at + timedelta(microseconds=1))
+    return [rotation.who_is_on_call(schedules[row.id], at) for row in rows]
+
+
+def who_is_on_call(
+    db: Database, actor: Actor, at: datetime, schedule: str | None = None
+) -> list[OnCallView]:
+    with db.transaction() as session:
+        if schedule is not None:
+            _schedule_row(session, actor, schedule)
+        answers = on_call(session, actor.org_id, at, [schedule] if schedule else None)
+        return [_answer_view(a) for a in answers]
+
+
+def _override_view(row: OverrideRow, handles: dict[int, str]) -> OverrideView:
+    return OverrideView(
+        id=row.id,
+        person=handles[row.user_id],
+        starts=row.starts_at,
+        ends=row.ends_at,
+        reason=row.reason,
+        layer=row.layer,
+        created_by=handles.get(row.created_by_id) if row.created_by_id else None,
+    )
+
+
+def add_override(
+    db: Database, clock: Clock, actor: Actor, slug: str, new: NewOverride
+) -> OverrideView:
+    """Put someone on a layer (or every layer) for a while; overlaps are refused (409)."""
+    actor.require(Role.responder)
+    with db.transaction() as session:
+        row = _schedule_row(session, actor, slug)
+        [user_id] = _user_ids(session, actor, [new.person], "person")
+        override = OverrideRow(
+            schedule_id=row.id,
+            layer=new.layer,
+            user_id=user_id,
+            starts_at=new.starts,
+            ends_at=new.ends,
+            reason=new.reason,
+            created_by_id=actor.user_id,
+            created_at=clock.now(),
+        )
+        session.add(override)
+        session.flush()
+        _check(_load(session, [row], new.starts, new.ends)[row.id])
+        return _override_view(override, _handles(session, {user_id, actor.user_id or user_id}))
+
+
+def list_overrides(
+    db: Database, actor: Actor, slug: str, first: datetime, last: datetime
+) -> list[OverrideView]:
+    with db.transaction() as session:
+        row = _schedule_row(session, actor, slug)
+        rows = session.scalars(
+            select(OverrideRow)
+            .where(
+                OverrideRow.schedule_id == row.id,
+                OverrideRow.ends_at > first,
+                OverrideRow.starts_at < last,
+            )
+            .order_by(OverrideRow.starts_at)
+        ).all()
+        handles = _handles(
+            session, {r.user_id for r in rows} | {r.created_by_id for r in rows if r.created_by_id}
+        )
+        return [_override_view(r, handles) for r in rows]
+
+
+def remove_override(db: Database, actor: Actor, slug: str, override_id: int) -> None:
+    actor.require(Role.responder)
+    with db.transaction() as session:
+        row = _schedule_row(session, actor, slug)
+        deleted = session.execute(
+            delete(OverrideRow).where(
+                OverrideRow.id == override_id, OverrideRow.schedule_id == row.id
+            )
+        )
+        if deleted.rowcount == 0:  # type: ignore[attr-defined]
+            raise NotFound(f"no override {override_id} on {slug!r}")
+
+
+def add_absence(db: Database, clock: Clock, actor: Actor, new: NewAbsence) -> AbsenceView:
+    """A person away from every schedule (PTO, an appointment); overlaps are refused (409)."""
+    actor.require(Role.responder)
+    if new.ends <= new.starts:
+        raise Invalid("ends", "an absence ends after it starts")
+    with db.transaction() as session:
+        [user_id] = _user_ids(session, actor, [new.person], "person")
+        clash = session.scalar(
+            select(AbsenceRow).where(
+                AbsenceRow.user_id == user_id,
+                AbsenceRow.ends_at > new.starts,
+                AbsenceRow.starts_at < new.ends,
+            )
+        )
+        if clash is not None:
+            raise Conflict(
+                f"{new.person} is already away {clash.starts_at.isoformat()} to "
+                f"{clash.ends_at.isoformat()} ({clash.reason})",
+                field="starts",
+            )
+        absence = AbsenceRow(
+            org_id=actor.org_id,
+            user_id=user_id,
+            starts_at=new.starts,
+            ends_at=new.ends,
+            reason=new.reason,
+            created_by_id=actor.user_id,
+            created_at=clock.now(),
+        )
+        session.add(absence)
+        session.flush()
+        return AbsenceView(
+            id=absence.id,
+            person=new.person,
+            starts=absence.starts_at,
+            ends=absence.ends_at,
+            reason=absence.reason,
+        )
+
+
+def _checked_range(first: datetime, last: datetime) -> None:
+    if last <= first:
+        raise Invalid("to", "the range ends after it starts")
+    if last - first > MAX_SPAN:
+        raise Invalid("to", f"ask for at most {MAX_SPAN.days} days at a time")
+
+
+def schedule_spans(
+    db: Database, actor: Actor, slug: str, first: datetime, last: datetime
+) -> list[SpanView]:
+    """The on-call calendar of one schedule: who holds each layer, and the responder."""
+    _checked_range(first, last)
+    with db.transaction() as session:
+        row = _schedule_row(session, actor, slug)
+        pure = _load(session, [row], first, last)[row.id]
+        return [_span_view(s) for s in rotation.spans(pure, first, last)]
+
+
+def person_spans(
+    db: Database, actor: Actor, handle: str, first: datetime, last: datetime
+) -> list[tuple[str, SpanView]]:
+    """Every stretch `handle` holds a layer, on every schedule: a person's on-call calendar."""
+    _checked_range(first, last)
+    with db.transaction() as session:
+        _user_ids(session, actor, [handle], "person")
+        rows = session.scalars(
+            select(ScheduleRow).where(ScheduleRow.org_id == actor.org_id).order_by(ScheduleRow.slug)
+        ).all()
+        schedules = _load(session, rows, first, last)
+        return [
+            (row.slug, _span_view(s))
+            for row in rows
+            for s in rotation.spans(schedules[row.id], first, last)
+            if s.person == handle and s.layer != rotation.RESPONDER
+        ]
+
+
+def _span_view(span: rotation.Span) -> SpanView:
+    return SpanView(
+        layer=span.layer,
+        person=span.person,
+        reason=span.reason.value,
+        detail=span.detail,
+        starts=span.starts,
+        ends=span.ends,
+    )
