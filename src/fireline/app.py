@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from fireline import problems
 from fireline.auth.api import router as auth_router
 from fireline.clock.now import Clock, SystemClock
+from fireline.engine.cycle import Engine, last_cycle
 from fireline.incidents.api import router as incidents_router
+from fireline.notify.channels.registry import Channels
 from fireline.oncall.api import router as oncall_router
 from fireline.orgs.api import router as orgs_router
 from fireline.settings import Settings
@@ -37,16 +42,54 @@ class RedactTokens(logging.Filter):
         return True
 
 
+ENGINE_STALE = timedelta(seconds=30)
+
+
+def make_engine(settings: Settings, db: Database, clock: Clock) -> Engine:
+    channels = Channels(
+        db,
+        clock,
+        settings.webhook_secret,
+        settings.smtp_host,
+        settings.smtp_port,
+        settings.smtp_sender,
+    )
+    return Engine(db, clock, channels)
+
+
 def create_app(
-    settings: Settings | None = None, db: Database | None = None, clock: Clock | None = None
+    settings: Settings | None = None,
+    db: Database | None = None,
+    clock: Clock | None = None,
+    *,
+    engine: bool | None = None,
 ) -> FastAPI:
+    """The app; it runs the engine in a thread when `engine` (default: settings.engine, and
+    never for a database passed in, as tests do)."""
     settings = settings or Settings()
     database = db or Database(settings.database_url)
     owns_database = db is None
+    the_clock = clock or SystemClock()
+    run_engine = (settings.engine and owns_database) if engine is None else engine
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        worker: threading.Thread | None = None
+        if run_engine:
+            background = make_engine(settings, database, the_clock)
+            background.register()  # refuses a second engine on SQLite, before serving
+            worker = threading.Thread(
+                target=background.run,
+                args=(stop, settings.engine_interval),
+                name="fireline-engine",
+                daemon=True,
+            )
+            worker.start()
         yield
+        stop.set()
+        if worker is not None:
+            worker.join(timeout=10)
         if owns_database:
             database.dispose()
 
@@ -60,7 +103,7 @@ def create_app(
     if not any(isinstance(f, RedactTokens) for f in access_log.filters):
         access_log.addFilter(RedactTokens())
     app.state.db = database
-    app.state.clock = clock or SystemClock()
+    app.state.clock = the_clock
     problems.install(app)
     for router in (
         auth_router,
@@ -71,6 +114,27 @@ def create_app(
         pages_router,
     ):
         app.include_router(router)
+
+    @app.get("/health/engine", tags=["operations"])
+    def engine_health() -> JSONResponse:
+        """Fails (503) unless some engine completed a full cycle within the last 30 seconds."""
+        last = last_cycle(database)
+        now = app.state.clock.now()
+        if last is None or now - last > ENGINE_STALE:
+            return JSONResponse(
+                {
+                    "type": problems.TYPE_BASE + "engine-stalled",
+                    "title": "Engine stalled",
+                    "status": 503,
+                    "instance": "/health/engine",
+                    "detail": "no engine has completed a cycle"
+                    if last is None
+                    else f"the last engine cycle completed at {last.isoformat()}",
+                },
+                status_code=503,
+                media_type=problems.PROBLEM,
+            )
+        return JSONResponse({"status": "ok", "last_cycle_at": last.isoformat()})
 
     @app.get("/health", tags=["operations"])
     def health() -> dict[str, str]:

@@ -15,3 +15,9 @@ class Settings(BaseSettings):
     port: int = 8000
     url: str = "http://127.0.0.1:8000"
     token: str | None = None
+    engine: bool = True
+    engine_interval: float = 1.0
+    webhook_secret: str = "change-me"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_sender: str = "fireline@localhost"

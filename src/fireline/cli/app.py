@@ -64,15 +64,53 @@ def demo() -> None:
 def serve(
     host: Annotated[str | None, typer.Option("--host")] = None,
     port: Annotated[int | None, typer.Option("--port")] = None,
+    engine: Annotated[
+        bool, typer.Option("--engine/--no-engine", help="run the paging engine in this process")
+    ] = True,
 ) -> None:
-    """Serve the API and pages."""
+    """Serve the API and pages (and, by default, the engine that pages people)."""
     import uvicorn
 
     from fireline.app import create_app
 
     settings = Settings()
     out.print(f"Fireline on http://{host or settings.host}:{port or settings.port}/")
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+    uvicorn.run(
+        create_app(settings, engine=engine and settings.engine),
+        host=host or settings.host,
+        port=port or settings.port,
+    )
+
+
+@app.command()
+def worker(
+    interval: Annotated[
+        float | None, typer.Option("--interval", help="seconds between idle cycles")
+    ] = None,
+) -> None:
+    """Run the engine alone: due escalations and the outbox. Run several on PostgreSQL."""
+    import signal
+    import threading
+
+    from fireline.app import make_engine
+    from fireline.clock.now import SystemClock
+    from fireline.engine.cycle import EngineRefused
+    from fireline.store.db import Database
+
+    settings = Settings()
+    db = Database(settings.database_url)
+    engine = make_engine(settings, db, SystemClock())
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    out.print(f"engine {engine.instance} on {_redacted(settings.database_url)}")
+    try:
+        engine.run(stop, interval or settings.engine_interval)
+    except EngineRefused as refused:
+        out.print(f"[red]{refused}[/]")
+        raise typer.Exit(1) from None
+    finally:
+        db.dispose()
 
 
 def main() -> None:

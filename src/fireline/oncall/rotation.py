@@ -80,7 +80,9 @@ class Rotation:
 
     def handoff(self, index: int) -> datetime:
         """The instant (UTC) shift `index` begins; shift 0 begins at `start`."""
-        if self.unit is ShiftUnit.hours:
+        if self.unit is ShiftUnit.hours or index == 0:
+            # Index 0 too: a start in the second pass of a repeated hour (fold=1) would read
+            # as its first pass, an hour before the rotation starts.
             return self.start.astimezone(UTC) + timedelta(hours=self.length * index)
         local = self.start.astimezone(self.zone)
         return first_reading(
@@ -125,6 +127,12 @@ class Layer:
     business_hours_only: bool = False
 
 
+def _utc(instant: datetime) -> datetime:
+    """Compare in UTC: aware datetimes sharing a tzinfo compare by wall time, ignoring `fold`,
+    so 01:10 EST would read as inside 01:00-01:20 EDT."""
+    return instant.astimezone(UTC)
+
+
 @dataclass(frozen=True, slots=True)
 class Override:
     """`person` takes `layer` (every layer when None) from `starts` to `ends`."""
@@ -136,7 +144,7 @@ class Override:
     layer: str | None = None
 
     def covers(self, at: datetime) -> bool:
-        return self.starts <= at < self.ends
+        return _utc(self.starts) <= _utc(at) < _utc(self.ends)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +157,7 @@ class Absence:
     reason: str
 
     def covers(self, at: datetime) -> bool:
-        return self.starts <= at < self.ends
+        return _utc(self.starts) <= _utc(at) < _utc(self.ends)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,12 +206,12 @@ def check_schedule(schedule: Schedule) -> None:
         if layer.business_hours_only and schedule.calendar is None:
             raise ScheduleError("business_hours_only", "business hours need a calendar")
     for override in schedule.overrides:
-        if override.ends <= override.starts:
+        if _utc(override.ends) <= _utc(override.starts):
             raise ScheduleError("ends", "an override ends after it starts")
         if override.layer is not None and override.layer not in names:
             raise ScheduleError("layer", f"no layer {override.layer!r}; layers: {names}")
     for absence in schedule.absences:
-        if absence.ends <= absence.starts:
+        if _utc(absence.ends) <= _utc(absence.starts):
             raise ScheduleError("ends", "an absence ends after it starts")
     _no_overlaps(schedule.overrides, lambda o: o.layer or "*", "overrides on layer")
     _no_overlaps(schedule.absences, lambda a: a.person, "absences of")
@@ -215,9 +223,11 @@ def _no_overlaps(spans: Sequence[Override | Absence], key: Callable[[Any], str],
         by_key.setdefault(key(span), []).append(span)
     everywhere = by_key.get("*", [])
     for name, group in by_key.items():
-        candidates = sorted([*group, *(everywhere if name != "*" else [])], key=lambda s: s.starts)
+        candidates = sorted(
+            [*group, *(everywhere if name != "*" else [])], key=lambda s: _utc(s.starts)
+        )
         for earlier, later in pairwise(candidates):
-            if later.starts < earlier.ends:
+            if _utc(later.starts) < _utc(earlier.ends):
                 raise ScheduleError(
                     "starts",
                     f"{what} {name}: {later.starts.isoformat()} to {later.ends.isoformat()} "
@@ -337,7 +347,7 @@ def _boundaries(schedule: Schedule, first: datetime, last: datetime) -> list[dat
                 instants.update((opens, closes))
     edges: list[Override | Absence] = [*schedule.overrides, *schedule.absences]
     for span in edges:
-        instants.update(t for t in (span.starts, span.ends) if first < t < last)
+        instants.update(t for t in (_utc(span.starts), _utc(span.ends)) if first < t < last)
     return sorted(instants)
 
 

@@ -28,6 +28,10 @@ class Team(Base):
     slug: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime]
+    # Pages for this team's tickets follow this policy; none: nobody is paged.
+    escalation_policy_id: Mapped[int | None] = mapped_column(
+        ForeignKey("escalation_policies.id", use_alter=True)
+    )
 
 
 class PolicyVersion(Base):

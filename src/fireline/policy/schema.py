@@ -313,6 +313,14 @@ class ImpactCategory(Strict):
     level: str | None = None
 
 
+class PageLimits(Strict):
+    """In a storm nobody's phone melts: at most `max_pages` per person and contact method per
+    window; the rest are bundled into one summary."""
+
+    max_pages: int = Field(default=5, ge=1)
+    window_minutes: int = Field(default=15, ge=1)
+
+
 class Policy(Strict):
     fireline: Literal[1] = Field(description="policy language version")
     name: Name
@@ -332,6 +340,7 @@ class Policy(Strict):
     labels: list[Label] = Field(default_factory=list)
     ownership: Ownership = Ownership()
     impact_categories: list[ImpactCategory] = Field(default_factory=list)
+    page_limits: PageLimits = PageLimits()
 
     def level(self, name: str) -> Level:
         """The level called `name`; `UnknownLevel` lists the levels there are."""

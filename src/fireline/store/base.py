@@ -50,4 +50,5 @@ class Base(DeclarativeBase):
         dict[str, float]: JSONDocument,
         list[str]: JSONDocument,
         list[int]: JSONDocument,
+        list[dict[str, Any]]: JSONDocument,
     }

@@ -1,7 +1,10 @@
 """Every table, imported in one place so Alembic and tests see the whole schema."""
 
 from fireline.auth.models import ApiToken, User
+from fireline.engine.models import EngineInstance
+from fireline.escalation.models import Escalation, EscalationPolicyRow, StepRow, Timer
 from fireline.incidents.models import Incident, IncidentMember, RoleAssignment
+from fireline.notify.models import ContactMethod, InboxMessage, NotificationRule, OutboxMessage
 from fireline.oncall.models import AbsenceRow, LayerRow, OverrideRow, ScheduleRow
 from fireline.orgs.models import Organisation, PolicyVersion, Team
 from fireline.store.base import Base
@@ -13,18 +16,27 @@ __all__ = [
     "ApiToken",
     "Base",
     "Comment",
+    "ContactMethod",
+    "EngineInstance",
+    "Escalation",
+    "EscalationPolicyRow",
     "Event",
+    "InboxMessage",
     "Incident",
     "IncidentMember",
     "LayerRow",
     "Link",
+    "NotificationRule",
     "Organisation",
+    "OutboxMessage",
     "OverrideRow",
     "PolicyVersion",
     "PriorityChange",
     "RoleAssignment",
     "ScheduleRow",
+    "StepRow",
     "Team",
     "Ticket",
+    "Timer",
     "User",
 ]

@@ -7,6 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from fireline.context import DB, ActorDep, ClockDep
+from fireline.escalation.schemas import EscalationView
+from fireline.escalation.service import escalation_of
 from fireline.incidents import service as incidents
 from fireline.incidents.schemas import IncidentView
 from fireline.tickets import service
@@ -87,6 +89,17 @@ def escalate(
 def move(ticket_id: int, body: MoveRequest, db: DB, clock: ClockDep, actor: ActorDep) -> TicketView:
     """Move the ticket; 409 with the allowed next states when the workflow refuses."""
     return service.move_ticket(db, clock, actor, ticket_id, body.to, body.note)
+
+
+@router.post("/{ticket_id}/acknowledge")
+def acknowledge(ticket_id: int, db: DB, clock: ClockDep, actor: ActorDep) -> EscalationView:
+    """Acknowledge the page: escalation stops (a later step's timer does nothing)."""
+    return service.acknowledge(db, clock, actor, ticket_id)
+
+
+@router.get("/{ticket_id}/escalation")
+def escalation(ticket_id: int, db: DB, actor: ActorDep) -> EscalationView:
+    return escalation_of(db, actor, ticket_id)
 
 
 @router.post("/{ticket_id}/assignee")

@@ -16,6 +16,8 @@ from fireline.auth.service import user_by_handle
 from fireline.clock.now import Clock
 from fireline.clock.targets import level_due_bys
 from fireline.errors import Conflict, Invalid, NotFound
+from fireline.escalation import service as escalation
+from fireline.escalation.schemas import EscalationView
 from fireline.incidents import workflow
 from fireline.orgs.models import Team
 from fireline.orgs.service import PolicyInForce, policy_of_version, team_and_policy, team_by_slug
@@ -137,6 +139,8 @@ def open_tickets(
             for url in item.new.links:
                 session.add(Link(ticket_id=ticket_id, url=url, title="", created_at=now))
         record_rows(session, events)
+        for item in opened:
+            _start_paging(session, actor, now, item)
         session.flush()
         handles = {actor.user_id: actor.handle} if actor.user_id is not None else {}
         handles |= _handles(session, [item.row["assignee_id"] for item in opened])
@@ -156,6 +160,23 @@ class _Opened:
     judged: PolicyInForce
     team_slug: str
     new: NewTicket
+    escalation_policy_id: int | None
+
+
+def _start_paging(session: Session, actor: Actor, now: datetime, item: _Opened) -> None:
+    """An open ticket with a priority pages by its team's escalation policy, if it has one."""
+    row = item.row
+    if item.escalation_policy_id is None or row["priority"] is None or not row["is_open"]:
+        return
+    escalation.start(
+        session,
+        actor,
+        now,
+        row["id"],
+        item.escalation_policy_id,
+        item.judged.policy.level(row["priority"]),
+        item.judged.calendar,
+    )
 
 
 def _build(
@@ -202,7 +223,7 @@ def _build(
         "paused_at": now if state.stops_clock else None,
         **_due_fields(judged, priority, now),
     }
-    return _Opened(row, judged, team.slug, new)
+    return _Opened(row, judged, team.slug, new, team.escalation_policy_id)
 
 
 def _opening_events(actor: Actor, now: datetime, item: _Opened) -> list[dict[str, Any]]:
@@ -600,6 +621,17 @@ def move_ticket(
             ticket.paused_at = now
         if ticket.responded_at is None:
             ticket.responded_at = now
+        if previous.open and not target.open:
+            escalation.stop(session, actor, now, ticket.id)
+        elif target.open and not previous.open and ticket.priority is not None:
+            escalation.restart(
+                session,
+                actor,
+                now,
+                ticket.id,
+                judged.policy.level(ticket.priority),
+                judged.calendar,
+            )
         ticket.is_open = target.open
         ticket.resolved_at = None if target.open else now
         ticket.status = target.name
@@ -631,6 +663,18 @@ def _resume_clocks(ticket: Ticket, judged: PolicyInForce, now: datetime) -> None
             level.resolution, ticket.resolution_due_at, ticket.paused_at, now
         ).astimezone(UTC)
     ticket.paused_at = None
+
+
+def acknowledge(db: Database, clock: Clock, actor: Actor, ticket_id: int) -> EscalationView:
+    """Acknowledge a page: the escalation stops, and the ticket counts as responded to."""
+    actor.require(Role.responder)
+    now = clock.now()
+    with db.transaction() as session:
+        ticket = _load(session, actor, ticket_id, lock=True)
+        if ticket.responded_at is None:
+            ticket.responded_at = now
+        ticket.updated_at = now
+        return escalation.acknowledge(session, actor, now, ticket.id)
 
 
 def assign_ticket(
@@ -752,3 +796,29 @@ def count_tickets(db: Database, actor: Actor) -> int:
             )
             or 0
         )
+
+
+@dataclass(frozen=True, slots=True)
+class PageFacts:
+    """What a page says about its ticket, and the policy it is judged by."""
+
+    id: int
+    title: str
+    service: str | None
+    priority: str | None
+    status: str
+    judged: PolicyInForce
+
+
+def page_facts(session: Session, ticket_id: int) -> PageFacts:
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise NotFound(f"no ticket {ticket_id}")
+    return PageFacts(
+        ticket.id,
+        ticket.title,
+        ticket.service,
+        ticket.priority,
+        ticket.status,
+        policy_of_version(session, ticket.policy_version_id),
+    )

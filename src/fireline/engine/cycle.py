@@ -1,0 +1,113 @@
+"""The one background loop. Each cycle runs every step once, each claiming its due rows under
+a fenced lease and committing unit by unit; a restart loses nothing, since all state is in the
+database. Any number of engines may share one PostgreSQL database; SQLite runs one."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select
+
+from fireline.clock.now import Clock
+from fireline.engine.models import EngineInstance
+from fireline.engine.steps import escalations, outbox
+from fireline.notify.channels.registry import Channels
+from fireline.store.db import Database
+
+log = logging.getLogger("fireline.engine")
+
+
+class EngineRefused(RuntimeError):
+    """This engine may not start (a second engine on SQLite)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CycleReport:
+    at: datetime
+    timers: int
+    deliveries: int
+
+
+class Engine:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        channels: Channels,
+        *,
+        instance: str | None = None,
+        lease: timedelta = timedelta(seconds=60),
+        batch: int = 200,
+        alive_for: timedelta = timedelta(seconds=30),
+    ) -> None:
+        self.db, self.clock, self.channels = db, clock, channels
+        self.instance = instance or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.lease, self.batch, self.alive_for = lease, batch, alive_for
+
+    def register(self) -> None:
+        """Announce this instance; on SQLite, refuse when another engine is alive."""
+        now = self.clock.now()
+        with self.db.transaction() as session:
+            if self.db.dialect == "sqlite":
+                other = session.scalar(
+                    select(EngineInstance).where(
+                        EngineInstance.id != self.instance,
+                        func.coalesce(EngineInstance.last_cycle_at, EngineInstance.started_at)
+                        > now - self.alive_for,
+                    )
+                )
+                if other is not None:
+                    raise EngineRefused(
+                        f"SQLite runs one engine, and {other.id} is running (last seen "
+                        f"{(other.last_cycle_at or other.started_at).isoformat()}). Stop it, "
+                        "or use PostgreSQL to run several."
+                    )
+                session.execute(delete(EngineInstance).where(EngineInstance.id != self.instance))
+            if session.get(EngineInstance, self.instance) is None:
+                session.add(
+                    EngineInstance(id=self.instance, started_at=now, last_cycle_at=None, cycles=0)
+                )
+
+    def cycle(self) -> CycleReport:
+        """Run each step once: due escalation timers, then the outbox."""
+        timers = escalations.run(self.db, self.clock, self.instance, self.lease, self.batch)
+        deliveries = outbox.run(
+            self.db, self.clock, self.instance, self.lease, self.batch, self.channels
+        )
+        now = self.clock.now()
+        with self.db.transaction() as session:
+            me = session.get(EngineInstance, self.instance)
+            if me is None:
+                me = EngineInstance(id=self.instance, started_at=now, cycles=0)
+                session.add(me)
+            me.last_cycle_at, me.cycles = now, me.cycles + 1
+        return CycleReport(now, timers, deliveries)
+
+    def run(self, stop: threading.Event, interval: float = 1.0) -> None:
+        """Cycle until `stop` is set; a failing cycle is logged and retried next time."""
+        self.register()
+        try:
+            while not stop.is_set():
+                try:
+                    report = self.cycle()
+                    busy = report.timers or report.deliveries
+                except Exception:
+                    log.exception("engine cycle failed; retrying")
+                    busy = False
+                if not busy:
+                    stop.wait(interval)
+        finally:
+            with self.db.transaction() as session:
+                session.execute(delete(EngineInstance).where(EngineInstance.id == self.instance))
+
+
+def last_cycle(db: Database) -> datetime | None:
+    """When any engine last completed a full cycle."""
+    with db.transaction() as session:
+        return session.scalar(select(func.max(EngineInstance.last_cycle_at)))

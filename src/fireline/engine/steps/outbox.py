@@ -1,0 +1,186 @@
+"""Engine step: deliver the outbox. Claim under a lease, deliver outside any transaction,
+record the outcome only if the claim still holds. Failures retry with back-off; after the last
+try the page goes to the person's next contact method. Over the storm limit, pages are held
+back and one summary per window says how many."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from fireline.clock.now import Clock
+from fireline.engine import throttle
+from fireline.engine.lease import Claim, Fenced, claim, hold
+from fireline.notify.channels.delivery import Delivery, DeliveryFailed
+from fireline.notify.channels.registry import Channels
+from fireline.notify.models import ContactMethod, NotificationRule, OutboxMessage
+from fireline.notify.outbox import INBOX
+from fireline.policy.schema import PageLimits
+from fireline.store.db import Database
+from fireline.store.upsert import insert_new
+from fireline.tickets.service import page_facts
+
+MAX_ATTEMPTS = 5
+BACK_OFF = (10, 30, 90, 270)
+
+
+def run(
+    db: Database, clock: Clock, instance: str, lease: timedelta, batch: int, channels: Channels
+) -> int:
+    now = clock.now()
+    ready = and_(OutboxMessage.status == "pending", OutboxMessage.deliver_after <= now)
+    done = 0
+    for work in claim(
+        db, OutboxMessage, ready, OutboxMessage.deliver_after, now, instance, lease, batch
+    ):
+        try:
+            _deliver(db, clock, instance, work, channels)
+            done += 1
+        except Fenced:
+            continue
+    return done
+
+
+def _limits(session: Session, message: OutboxMessage) -> PageLimits:
+    if message.ticket_id is None:
+        return PageLimits()
+    return page_facts(session, message.ticket_id).judged.policy.page_limits
+
+
+def _same_channel(message: OutboxMessage) -> Any:
+    return and_(
+        OutboxMessage.user_id == message.user_id,
+        OutboxMessage.contact_method_id.is_(None)
+        if message.contact_method_id is None
+        else OutboxMessage.contact_method_id == message.contact_method_id,
+    )
+
+
+def _prepare(session: Session, message: OutboxMessage, now: datetime) -> Delivery | None:
+    """The delivery to make, or None when the page is held back and bundled instead."""
+    limits = _limits(session, message)
+    start, end = throttle.window_of(now, limits)
+    if message.idempotency_key.startswith(throttle.BUNDLE):
+        subjects = list(
+            session.scalars(
+                select(OutboxMessage.subject).where(
+                    _same_channel(message),
+                    OutboxMessage.status == "bundled",
+                    OutboxMessage.sent_at >= start - timedelta(minutes=limits.window_minutes),
+                )
+            )
+        )
+        message.subject, message.body = throttle.summary_text(subjects)
+    else:
+        sent = (
+            session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(
+                    _same_channel(message),
+                    OutboxMessage.status == "sent",
+                    OutboxMessage.sent_at >= start,
+                )
+            )
+            or 0
+        )
+        if throttle.over_limit(sent, limits):
+            message.status, message.sent_at, message.lease_until = "bundled", now, None
+            summary = {
+                c.key: getattr(message, c.key)
+                for c in OutboxMessage.__table__.columns
+                if c.key != "id"
+            }
+            summary.update(
+                idempotency_key=throttle.summary_key(
+                    message.user_id, message.contact_method_id, start
+                ),
+                status="pending",
+                deliver_after=end,
+                attempts=0,
+                claimed_by=None,
+                lease_until=None,
+                fence=0,
+                sent_at=None,
+                ticket_id=None,
+                escalation_id=None,
+                created_at=now,
+            )
+            insert_new(session, OutboxMessage, [summary], "idempotency_key")
+            return None
+    return Delivery(
+        message.idempotency_key,
+        message.kind,
+        message.target,
+        message.subject,
+        message.body,
+        message.user_id,
+        message.ticket_id,
+    )
+
+
+def _deliver(db: Database, clock: Clock, instance: str, work: Claim, channels: Channels) -> None:
+    with db.transaction() as session:
+        delivery = _prepare(session, hold(session, OutboxMessage, work, instance), clock.now())
+    if delivery is None:
+        return
+    error: DeliveryFailed | None = None
+    try:
+        channels.send(delivery)
+    except DeliveryFailed as failure:
+        error = failure
+    now = clock.now()
+    with db.transaction() as session:
+        message: OutboxMessage = hold(session, OutboxMessage, work, instance)
+        message.attempts += 1
+        message.lease_until = None
+        if error is None:
+            message.status, message.sent_at, message.last_error = "sent", now, None
+            return
+        message.last_error = str(error)
+        if error.retry and message.attempts < MAX_ATTEMPTS:
+            message.deliver_after = now + timedelta(seconds=BACK_OFF[message.attempts - 1])
+            return
+        message.status = "failed"
+        _next_method(session, message, now)
+
+
+def _next_method(session: Session, failed: OutboxMessage, now: datetime) -> None:
+    """After the last try, reach the person another way: their next contact method, or the
+    inbox, which cannot fail."""
+    if failed.user_id is None or failed.kind == INBOX:
+        return
+    methods = session.execute(
+        select(ContactMethod.id, ContactMethod.kind, ContactMethod.target)
+        .join(NotificationRule, NotificationRule.contact_method_id == ContactMethod.id)
+        .where(ContactMethod.user_id == failed.user_id)
+        .order_by(NotificationRule.delay_seconds, ContactMethod.id)
+    ).all()
+    ids = [m[0] for m in methods]
+    later = (
+        ids[ids.index(failed.contact_method_id) + 1 :] if failed.contact_method_id in ids else []
+    )
+    method_id, kind, target = next(
+        ((m[0], m[1], m[2]) for m in methods if m[0] in later), (None, INBOX, str(failed.user_id))
+    )
+    row = {c.key: getattr(failed, c.key) for c in OutboxMessage.__table__.columns if c.key != "id"}
+    row.update(
+        idempotency_key=f"{failed.idempotency_key}.next",
+        contact_method_id=method_id,
+        kind=kind,
+        target=target,
+        status="pending",
+        deliver_after=now,
+        attempts=0,
+        claimed_by=None,
+        lease_until=None,
+        fence=0,
+        last_error=None,
+        sent_at=None,
+        created_at=now,
+        body=f"{failed.body}\n(sent here because {failed.kind} failed: {failed.last_error})",
+    )
+    insert_new(session, OutboxMessage, [row], "idempotency_key")

@@ -1,0 +1,451 @@
+"""Escalation use cases: policies, starting, acknowledging and stopping escalations, and
+turning a step's targets into the people to page, each with the reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from fireline.auth.actor import Actor, Role
+from fireline.auth.models import User
+from fireline.clock.business import BusinessCalendar
+from fireline.clock.now import Clock
+from fireline.errors import Conflict, Invalid, NotFound
+from fireline.escalation import plan
+from fireline.escalation.models import Escalation, EscalationPolicyRow, StepRow, Timer
+from fireline.escalation.schemas import (
+    EscalationPolicyView,
+    EscalationView,
+    NewEscalationPolicy,
+    StepSpec,
+    TargetSpec,
+)
+from fireline.notify.models import OutboxMessage
+from fireline.oncall.models import ScheduleRow
+from fireline.oncall.service import on_call
+from fireline.orgs.models import Team
+from fireline.policy.schema import TECH_LEAD, Level, Paging, Policy
+from fireline.store.db import Database
+from fireline.timeline.service import record
+
+STEP = "escalation.step"
+
+
+def _policy_row(session: Session, org_id: int, slug: str) -> EscalationPolicyRow:
+    row = session.scalar(
+        select(EscalationPolicyRow).where(
+            EscalationPolicyRow.org_id == org_id, EscalationPolicyRow.slug == slug
+        )
+    )
+    if row is None:
+        raise NotFound(f"no escalation policy {slug!r}")
+    return row
+
+
+def _check_targets(session: Session, org_id: int, spec: NewEscalationPolicy) -> None:
+    schedules = set(session.scalars(select(ScheduleRow.slug).where(ScheduleRow.org_id == org_id)))
+    people = set(session.scalars(select(User.handle).where(User.org_id == org_id)))
+    for index, step in enumerate(spec.steps):
+        for target in step.targets:
+            field = f"steps.{index}.targets"
+            if target.kind is plan.TargetKind.schedule and target.name not in schedules:
+                raise Invalid(field, f"no schedule {target.name!r}", known=sorted(schedules))
+            if target.kind is plan.TargetKind.person and target.name not in people:
+                raise Invalid(field, f"no user {target.name!r}")
+            if target.kind is plan.TargetKind.group and not target.name:
+                raise Invalid(field, "a group target names an impact category")
+
+
+def create_policy(
+    db: Database, clock: Clock, actor: Actor, spec: NewEscalationPolicy
+) -> EscalationPolicyView:
+    actor.require(Role.admin)
+    with db.transaction() as session:
+        if (
+            session.scalar(
+                select(EscalationPolicyRow.id).where(
+                    EscalationPolicyRow.org_id == actor.org_id,
+                    EscalationPolicyRow.slug == spec.slug,
+                )
+            )
+            is not None
+        ):
+            raise Conflict(f"escalation policy {spec.slug!r} exists already")
+        _check_targets(session, actor.org_id, spec)
+        row = EscalationPolicyRow(
+            org_id=actor.org_id,
+            slug=spec.slug,
+            name=spec.name,
+            repeat=spec.repeat,
+            created_at=clock.now(),
+        )
+        session.add(row)
+        session.flush()
+        for position, step in enumerate(spec.steps):
+            session.add(
+                StepRow(
+                    policy_id=row.id,
+                    position=position,
+                    delay_seconds=step.delay_minutes * 60,
+                    targets=[t.model_dump(mode="json") for t in step.targets],
+                )
+            )
+        for slug in spec.teams:
+            team = session.scalar(
+                select(Team).where(Team.org_id == actor.org_id, Team.slug == slug)
+            )
+            if team is None:
+                raise Invalid("teams", f"no team {slug!r}")
+            team.escalation_policy_id = row.id
+        session.flush()
+        return _policy_view(session, row)
+
+
+def _steps(session: Session, policy_id: int) -> list[StepRow]:
+    return list(
+        session.scalars(
+            select(StepRow).where(StepRow.policy_id == policy_id).order_by(StepRow.position)
+        )
+    )
+
+
+def _policy_view(session: Session, row: EscalationPolicyRow) -> EscalationPolicyView:
+    teams = session.scalars(
+        select(Team.slug).where(Team.escalation_policy_id == row.id).order_by(Team.slug)
+    ).all()
+    return EscalationPolicyView(
+        slug=row.slug,
+        name=row.name,
+        repeat=row.repeat,
+        teams=list(teams),
+        steps=[
+            StepSpec(
+                delay_minutes=s.delay_seconds // 60,
+                targets=[TargetSpec.model_validate(t) for t in s.targets],
+            )
+            for s in _steps(session, row.id)
+        ],
+    )
+
+
+def list_policies(db: Database, actor: Actor) -> list[EscalationPolicyView]:
+    with db.transaction() as session:
+        rows = session.scalars(
+            select(EscalationPolicyRow)
+            .where(EscalationPolicyRow.org_id == actor.org_id)
+            .order_by(EscalationPolicyRow.slug)
+        ).all()
+        return [_policy_view(session, row) for row in rows]
+
+
+def get_policy(db: Database, actor: Actor, slug: str) -> EscalationPolicyView:
+    with db.transaction() as session:
+        return _policy_view(session, _policy_row(session, actor.org_id, slug))
+
+
+def load_plan(session: Session, policy_id: int) -> plan.Plan:
+    row = session.get(EscalationPolicyRow, policy_id)
+    assert row is not None
+    return plan.Plan(
+        tuple(
+            plan.Step(
+                tuple(
+                    plan.Target(plan.TargetKind(t["kind"]), t.get("name", ""), t.get("layer"))
+                    for t in s.targets
+                ),
+                timedelta(seconds=s.delay_seconds),
+            )
+            for s in _steps(session, policy_id)
+        ),
+        row.repeat,
+    )
+
+
+def _timer(escalation: Escalation, due: datetime, now: datetime) -> Timer:
+    return Timer(
+        kind=STEP,
+        escalation_id=escalation.id,
+        epoch=escalation.epoch,
+        step=escalation.step,
+        cycle=escalation.cycle,
+        due_at=due,
+        claimed_by=None,
+        lease_until=None,
+        fence=0,
+        done_at=None,
+        outcome=None,
+        created_at=now,
+    )
+
+
+def _first_due(level: Level, calendar: BusinessCalendar, now: datetime) -> datetime:
+    """P1 interrupts now; a level paged in working hours waits for the next working start."""
+    if level.paging is Paging.working_hours:
+        return calendar.next_working_start(now)
+    return now
+
+
+def start(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    ticket_id: int,
+    team_id: int,
+    level: Level,
+    calendar: BusinessCalendar,
+) -> Escalation | None:
+    """Begin escalating a new ticket, in the caller's transaction; None if the team pages
+    nobody. The first timer is written with it: there is no commit-then-schedule gap."""
+    policy_id = session.scalar(select(Team.escalation_policy_id).where(Team.id == team_id))
+    if policy_id is None:
+        return None
+    escalation = Escalation(
+        org_id=actor.org_id,
+        ticket_id=ticket_id,
+        policy_id=policy_id,
+        state="active",
+        epoch=1,
+        step=0,
+        cycle=0,
+        created_at=now,
+        updated_at=now,
+        acknowledged_at=None,
+        acknowledged_by_id=None,
+    )
+    session.add(escalation)
+    session.flush()
+    due = _first_due(level, calendar, now)
+    session.add(_timer(escalation, due, now))
+    if due > now:
+        record(
+            session,
+            actor,
+            now,
+            "escalation.held",
+            f"{level.name} pages in working hours: held until {due.isoformat()}",
+            ticket_id=ticket_id,
+            until=due.isoformat(),
+        )
+    return escalation
+
+
+def _escalation(session: Session, org_id: int, ticket_id: int) -> Escalation | None:
+    return session.scalar(
+        select(Escalation)
+        .where(Escalation.ticket_id == ticket_id, Escalation.org_id == org_id)
+        .with_for_update()
+    )
+
+
+def _view(session: Session, escalation: Escalation) -> EscalationView:
+    slug = session.scalar(
+        select(EscalationPolicyRow.slug).where(EscalationPolicyRow.id == escalation.policy_id)
+    )
+    by = (
+        session.scalar(select(User.handle).where(User.id == escalation.acknowledged_by_id))
+        if escalation.acknowledged_by_id
+        else None
+    )
+    return EscalationView(
+        ticket_id=escalation.ticket_id,
+        policy=slug or "",
+        state=escalation.state,
+        epoch=escalation.epoch,
+        step=escalation.step,
+        cycle=escalation.cycle,
+        acknowledged_at=escalation.acknowledged_at,
+        acknowledged_by=by,
+    )
+
+
+def acknowledge(session: Session, actor: Actor, now: datetime, ticket_id: int) -> EscalationView:
+    """Stop escalating: the epoch moves on, so every timer already written does nothing."""
+    escalation = _escalation(session, actor.org_id, ticket_id)
+    if escalation is None:
+        raise NotFound(f"ticket {ticket_id} is not being escalated")
+    if escalation.state != "active":
+        raise Conflict(
+            f"the escalation of ticket {ticket_id} is {escalation.state}",
+            state=escalation.state,
+        )
+    escalation.state, escalation.epoch = "acknowledged", escalation.epoch + 1
+    escalation.acknowledged_at, escalation.acknowledged_by_id = now, actor.user_id
+    escalation.updated_at = now
+    _cancel_pending(session, escalation.id, now)
+    record(
+        session,
+        actor,
+        now,
+        "escalation.acknowledged",
+        f"acknowledged by {actor.handle}; escalation stopped",
+        ticket_id=ticket_id,
+    )
+    return _view(session, escalation)
+
+
+def _cancel_pending(session: Session, escalation_id: int, now: datetime) -> None:
+    """Pages not yet delivered for a stopped escalation are not sent (delayed rules, repeats)."""
+    session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.escalation_id == escalation_id,
+            OutboxMessage.status == "pending",
+            OutboxMessage.deliver_after > now,
+        )
+        .values(status="cancelled")
+    )
+
+
+def stop(session: Session, actor: Actor, now: datetime, ticket_id: int) -> None:
+    """The ticket closed: resolution stops everything."""
+    escalation = _escalation(session, actor.org_id, ticket_id)
+    if escalation is None or escalation.state == "resolved":
+        return
+    escalation.state, escalation.epoch, escalation.updated_at = (
+        "resolved",
+        escalation.epoch + 1,
+        now,
+    )
+    _cancel_pending(session, escalation.id, now)
+    record(
+        session,
+        actor,
+        now,
+        "escalation.resolved",
+        "resolved; escalation stopped",
+        ticket_id=ticket_id,
+    )
+
+
+def restart(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    ticket_id: int,
+    level: Level,
+    calendar: BusinessCalendar,
+) -> None:
+    """The ticket reopened: escalate again from the first step, under a new epoch."""
+    escalation = _escalation(session, actor.org_id, ticket_id)
+    if escalation is None:
+        return
+    escalation.state, escalation.epoch = "active", escalation.epoch + 1
+    escalation.step, escalation.cycle, escalation.updated_at = 0, 0, now
+    escalation.acknowledged_at = escalation.acknowledged_by_id = None
+    session.add(_timer(escalation, _first_due(level, calendar, now), now))
+    record(
+        session,
+        actor,
+        now,
+        "escalation.restarted",
+        "reopened; escalating from step 1",
+        ticket_id=ticket_id,
+    )
+
+
+def escalation_of(db: Database, actor: Actor, ticket_id: int) -> EscalationView:
+    with db.transaction() as session:
+        escalation = _escalation(session, actor.org_id, ticket_id)
+        if escalation is None:
+            raise NotFound(f"ticket {ticket_id} is not being escalated")
+        return _view(session, escalation)
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    user_id: int
+    handle: str
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    recipients: list[Recipient]
+    held_until: datetime | None
+    notes: list[str]
+
+
+def _owning_lead(policy: Policy, service: str | None) -> tuple[str | None, str]:
+    teams = {team.name: team for team in policy.ownership.teams}
+    owner = next((s.team for s in policy.ownership.services if s.service == service), None)
+    if owner is None and policy.ownership.catch_all is not None:
+        owner = policy.ownership.catch_all
+        return teams[owner].tech_lead, f"catch-all team {owner}'s tech lead"
+    if owner is None:
+        return None, f"nobody owns service {service!r} and there is no catch-all team"
+    return teams[owner].tech_lead, f"tech lead of {owner}, which owns {service}"
+
+
+def resolve_targets(
+    session: Session,
+    org_id: int,
+    targets: tuple[plan.Target, ...],
+    policy: Policy,
+    service: str | None,
+    now: datetime,
+) -> Resolved:
+    """The people a step pages, each with why; schedules that are off duty hold the step."""
+    handles: list[tuple[str, str]] = []
+    notes: list[str] = []
+    held: list[datetime] = []
+    for target in targets:
+        if target.kind is plan.TargetKind.person:
+            handles.append((target.name, "named in the escalation policy"))
+        elif target.kind is plan.TargetKind.schedule:
+            answers = on_call(session, org_id, now, [target.name])
+            if not answers:
+                notes.append(f"schedule {target.name} no longer exists")
+                continue
+            answer = answers[0]
+            if target.layer is not None:
+                duty = next((d for d in answer.duties if d.layer == target.layer), None)
+                if duty is not None and duty.person is not None:
+                    handles.append((duty.person, f"{target.name}/{duty.layer}: {duty.detail}"))
+                else:
+                    notes.append(f"{target.name}/{target.layer}: nobody on duty")
+            elif answer.responder is not None:
+                handles.append((answer.responder, f"{target.name}: {answer.detail}"))
+            elif answer.held_until is not None:
+                held.append(answer.held_until)
+                notes.append(f"{target.name}: {answer.detail}")
+            else:
+                notes.append(f"{target.name}: {answer.detail}")
+        elif target.kind is plan.TargetKind.tech_lead:
+            lead, why = _owning_lead(policy, service)
+            if lead is None:
+                notes.append(why)
+            else:
+                handles.append((lead, why))
+        else:
+            category = next((c for c in policy.impact_categories if c.name == target.name), None)
+            if category is None:
+                notes.append(f"the team's policy has no impact category {target.name!r}")
+                continue
+            for contact in category.contacts:
+                if contact == TECH_LEAD:
+                    lead, why = _owning_lead(policy, service)
+                    if lead is not None:
+                        handles.append((lead, f"{category.name}: {why}"))
+                else:
+                    handles.append((contact, f"{category.name} contact"))
+    users = (
+        dict(
+            session.execute(
+                select(User.handle, User.id).where(
+                    User.org_id == org_id, User.handle.in_({h for h, _ in handles})
+                )
+            ).all()
+        )
+        if handles
+        else {}
+    )
+    recipients: list[Recipient] = []
+    for handle, why in handles:
+        if handle not in users:
+            notes.append(f"{handle} ({why}) is not a user: nobody to page")
+        elif all(r.handle != handle for r in recipients):
+            recipients.append(Recipient(users[handle], handle, why))
+    return Resolved(recipients, min(held) if held and not recipients else None, notes)

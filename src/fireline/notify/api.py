@@ -1,0 +1,39 @@
+"""HTTP: contact methods, a ticket's notification log, and your inbox."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from fireline.context import DB, ActorDep, ClockDep
+from fireline.notify import service
+from fireline.notify.schemas import (
+    ContactMethodView,
+    InboxView,
+    NewContactMethod,
+    NotificationView,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["notifications"])
+
+
+@router.post("/people/{handle}/contact-methods", status_code=status.HTTP_201_CREATED)
+def add_contact_method(
+    handle: str, body: NewContactMethod, db: DB, clock: ClockDep, actor: ActorDep
+) -> list[ContactMethodView]:
+    return service.add_contact_method(db, clock, actor, handle, body)
+
+
+@router.get("/people/{handle}/contact-methods")
+def contact_methods(handle: str, db: DB, actor: ActorDep) -> list[ContactMethodView]:
+    return service.contact_methods(db, actor, handle)
+
+
+@router.get("/tickets/{ticket_id}/notifications")
+def notifications(ticket_id: int, db: DB, actor: ActorDep) -> list[NotificationView]:
+    """The notification log: every page a ticket caused and what became of it."""
+    return service.ticket_notifications(db, actor, ticket_id)
+
+
+@router.get("/me/inbox")
+def inbox(db: DB, actor: ActorDep) -> list[InboxView]:
+    return service.inbox(db, actor)

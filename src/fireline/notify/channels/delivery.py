@@ -1,0 +1,22 @@
+"""What every channel is handed, and how it says it failed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    key: str
+    kind: str
+    target: str
+    subject: str
+    body: str
+    user_id: int | None
+    ticket_id: int | None
+
+
+class DeliveryFailed(Exception):
+    def __init__(self, message: str, *, retry: bool = True) -> None:
+        super().__init__(message)
+        self.retry = retry
