@@ -193,15 +193,12 @@ def start(
     actor: Actor,
     now: datetime,
     ticket_id: int,
-    team_id: int,
+    policy_id: int,
     level: Level,
     calendar: BusinessCalendar,
-) -> Escalation | None:
-    """Begin escalating a new ticket, in the caller's transaction; None if the team pages
-    nobody. The first timer is written with it: there is no commit-then-schedule gap."""
-    policy_id = session.scalar(select(Team.escalation_policy_id).where(Team.id == team_id))
-    if policy_id is None:
-        return None
+) -> Escalation:
+    """Begin escalating a new ticket by `policy_id`, in the caller's transaction. The first
+    timer is written with it: there is no commit-then-schedule gap."""
     escalation = Escalation(
         org_id=actor.org_id,
         ticket_id=ticket_id,

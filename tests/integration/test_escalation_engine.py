@@ -1,0 +1,342 @@
+"""The engine pages people through escalation policies, exactly once into the outbox, on both
+databases, with time under test control (a ManualClock; no sleeping)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from fireline.clock.now import ManualClock
+from fireline.engine.cycle import Engine, EngineRefused
+from fireline.engine.lease import Fenced, claim
+from fireline.engine.steps import escalations
+from fireline.escalation.models import Timer
+from fireline.escalation.schemas import NewEscalationPolicy
+from fireline.escalation.service import create_policy
+from fireline.notify.channels.registry import Channels
+from fireline.notify.channels.webhook import SIGNATURE, sign
+from fireline.notify.models import OutboxMessage
+from fireline.notify.schemas import NewContactMethod
+from fireline.notify.service import add_contact_method, inbox, ticket_notifications
+from fireline.oncall.schemas import LayerSpec, NewSchedule
+from fireline.oncall.service import create_schedule
+from fireline.store.db import Database
+from fireline.tickets.schemas import NewTicket
+from fireline.tickets.service import acknowledge, move_ticket, open_ticket, ticket_timeline
+
+if TYPE_CHECKING:
+    from tests.conftest import World
+
+NEW_YORK = ZoneInfo("America/New_York")
+SECRET = "test-secret"
+
+
+def engine(db: Database, clock: ManualClock, name: str = "engine-a") -> Engine:
+    return Engine(db, clock, Channels(db, clock, SECRET), instance=name)
+
+
+@pytest.fixture
+def paging(db: Database, clock: ManualClock, world: World) -> World:
+    """Hail's tickets page the prod-squad schedule (ada, then grace, daily), then admin after
+    five minutes."""
+    create_schedule(
+        db,
+        clock,
+        world.admin,
+        NewSchedule(
+            slug="squad",
+            name="Squad",
+            timezone="America/New_York",
+            layers=[
+                LayerSpec(
+                    name="primary",
+                    members=["ada", "grace"],
+                    start=datetime(2026, 11, 23, 9, tzinfo=NEW_YORK),
+                    unit="days",
+                )
+            ],
+        ),
+    )
+    create_policy(
+        db,
+        clock,
+        world.admin,
+        NewEscalationPolicy.model_validate(
+            {
+                "slug": "hail-default",
+                "name": "Hail default",
+                "teams": ["hail"],
+                "steps": [
+                    {"targets": [{"kind": "schedule", "name": "squad"}], "delay_minutes": 5},
+                    {"targets": [{"kind": "person", "name": "admin"}], "delay_minutes": 10},
+                ],
+            }
+        ),
+    )
+    return world
+
+
+def p1(db: Database, clock: ManualClock, world: World, title: str = "Batch is on fire") -> int:
+    return open_ticket(
+        db,
+        clock,
+        world.other,
+        NewTicket(team="hail", title=title, signals={"cost_usd_per_hour": 150}),
+    ).id
+
+
+def subjects(db: Database, world: World, handle: str) -> list[str]:
+    actor = {"ada": world.responder, "grace": world.other, "admin": world.admin}[handle]
+    return [m.subject for m in inbox(db, actor)]
+
+
+def test_a_p1_pages_the_person_on_call_at_once_and_says_why(
+    db: Database, clock: ManualClock, paging: World
+) -> None:
+    ticket = p1(db, clock, paging)
+
+    report = engine(db, clock).cycle()
+
+    assert (report.timers, report.deliveries) == (1, 1)
+    assert subjects(db, paging, "ada") == [f"[P1] #{ticket} Batch is on fire"]
+    paged = [e for e in ticket_timeline(db, paging.admin, ticket) if e.kind == "escalation.paged"]
+    assert len(paged) == 1 and paged[0].via == "engine"
+    assert "ada (squad: primary" in paged[0].summary and "next step at" in paged[0].summary
+    [log] = ticket_notifications(db, paging.admin, ticket)
+    assert (log.person, log.status, log.kind) == ("ada", "sent", "inbox")
+
+
+def test_escalation_moves_to_the_next_step_after_the_delay(
+    db: Database, clock: ManualClock, paging: World
+) -> None:
+    ticket = p1(db, clock, paging)
+    worker = engine(db, clock)
+    worker.cycle()
+    clock.advance(timedelta(minutes=4, seconds=59))
+    worker.cycle()
+    assert subjects(db, paging, "admin") == []
+
+    clock.advance(timedelta(seconds=1))
+    worker.cycle()
+
+    assert subjects(db, paging, "admin") == [f"[P1] #{ticket} Batch is on fire"]
+
+
+def test_an_acknowledgement_stops_the_escalation(
+    db: Database, clock: ManualClock, paging: World
+) -> None:
+    ticket = p1(db, clock, paging)
+    worker = engine(db, clock)
+    worker.cycle()
+    clock.advance(timedelta(minutes=1))
+    acknowledged = acknowledge(db, clock, paging.responder, ticket)
+    clock.advance(timedelta(hours=1))
+    worker.cycle()
+
+    assert (acknowledged.state, acknowledged.acknowledged_by) == ("acknowledged", "ada")
+    assert subjects(db, paging, "admin") == []
+    with db.transaction() as session:
+        outcomes = session.scalars(select(Timer.outcome).order_by(Timer.id)).all()
+    assert outcomes[0] == "paged 1" and outcomes[1].startswith("stale")
+
+
+def test_resolving_stops_everything_and_reopening_pages_again_under_a_new_epoch(
+    db: Database, clock: ManualClock, paging: World
+) -> None:
+    ticket = p1(db, clock, paging)
+    worker = engine(db, clock)
+    worker.cycle()
+    move_ticket(db, clock, paging.responder, ticket, "resolved")
+    clock.advance(timedelta(minutes=30))
+    worker.cycle()
+    assert subjects(db, paging, "admin") == []
+
+    move_ticket(db, clock, paging.responder, ticket, "open")
+    worker.cycle()
+
+    assert len(subjects(db, paging, "ada")) == 2
+    keys = [n.idempotency_key for n in ticket_notifications(db, paging.admin, ticket)]
+    assert len(keys) == len(set(keys)) == 2 and ".e1." in keys[0] and ".e3." in keys[1]
+
+
+def test_a_level_paged_in_working_hours_is_held_until_the_next_working_start(
+    db: Database, clock: ManualClock, paging: World
+) -> None:
+    """Hail's P2 pages in working hours; Wednesday 22:00 before Thanksgiving waits for Friday
+    09:00 New York."""
+    clock.set(datetime(2026, 11, 25, 22, tzinfo=NEW_YORK))
+    ticket = open_ticket(
+        db,
+        clock,
+        paging.other,
+        NewTicket(team="hail", title="UI is slow", signals={"ui_page_latency_seconds": 8}),
+    ).id
+    worker = engine(db, clock)
+    worker.cycle()
+    clock.set(datetime(2026, 11, 27, 8, 59, tzinfo=NEW_YORK))
+    worker.cycle()
+    assert subjects(db, paging, "ada") + subjects(db, paging, "grace") == []
+
+    clock.set(datetime(2026, 11, 27, 9, tzinfo=NEW_YORK))
+    worker.cycle()
+
+    assert subjects(db, paging, "ada") == [f"[P2] #{ticket} UI is slow"]  # Friday is ada's
+    held = [e for e in ticket_timeline(db, paging.admin, ticket) if e.kind == "escalation.held"]
+    assert "2026-11-27T09:00:00-05:00" in held[0].summary
+
+
+def test_a_frozen_instance_cannot_commit_a_claim_another_took_over(
+    db: Database, clock: ManualClock, paging: World
+) -> None:
+    p1(db, clock, paging)
+    frozen = engine(db, clock, "frozen")
+    [stale] = claim(
+        db, Timer, Timer.done_at.is_(None), Timer.due_at, clock.now(), "frozen", frozen.lease, 10
+    )
+    clock.advance(frozen.lease + timedelta(seconds=1))
+    engine(db, clock, "healthy").cycle()
+
+    with pytest.raises(Fenced):
+        escalations._fire(db, clock, "frozen", stale)
+
+    assert subjects(db, paging, "ada") == ["[P1] #1 Batch is on fire"]
+
+
+def test_every_page_enters_the_outbox_once_however_often_engines_run(
+    db: Database, clock: ManualClock, paging: World
+) -> None:
+    for n in range(3):
+        p1(db, clock, paging, f"fire {n}")
+    first, second = engine(db, clock, "a"), engine(db, clock, "b")
+    for _ in range(3):
+        first.cycle()
+        second.cycle()
+
+    with db.transaction() as session:
+        keys = session.scalars(select(OutboxMessage.idempotency_key)).all()
+    assert len(keys) == len(set(keys)) == 3
+    assert sorted(subjects(db, paging, "ada")) == [f"[P1] #{n + 1} fire {n}" for n in range(3)]
+
+
+def test_in_a_storm_the_excess_is_bundled_into_one_summary(
+    db: Database, clock: ManualClock, paging: World
+) -> None:
+    """Hail's policy allows 5 pages per person and method per 15 minutes (the default)."""
+    for n in range(8):
+        p1(db, clock, paging, f"fire {n}")
+    worker = engine(db, clock)
+    worker.cycle()
+    assert len(subjects(db, paging, "ada")) == 5
+
+    acknowledge_all = [acknowledge(db, clock, paging.responder, n) for n in range(1, 9)]
+    clock.advance(timedelta(minutes=15))
+    worker.cycle()
+
+    received = subjects(db, paging, "ada")
+    assert len(acknowledge_all) == 8 and len(received) == 6
+    assert received[0] == "3 more alerts held back in a storm"
+
+
+class Receiver(ThreadingHTTPServer):
+    """A real local webhook peer that records what it is sent and answers `status`."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        self.status = 200
+
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                outer.requests.append((dict(self.headers), body))
+                self.send_response(outer.status)
+                self.end_headers()
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/hook"
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_webhooks_are_signed_and_carry_the_idempotency_key(
+    db: Database, clock: ManualClock, paging: World, receiver: Receiver
+) -> None:
+    add_contact_method(
+        db,
+        clock,
+        paging.responder,
+        "ada",
+        NewContactMethod(name="hook", kind="webhook", target=receiver.url),
+    )
+    ticket = p1(db, clock, paging)
+
+    engine(db, clock).cycle()
+
+    [(headers, body)] = receiver.requests
+    timestamp = int(headers[SIGNATURE].split(",")[0].removeprefix("t="))
+    assert headers[SIGNATURE] == sign(SECRET, timestamp, body)
+    payload = json.loads(body)
+    assert headers["Idempotency-Key"] == payload["idempotency_key"]
+    assert payload["ticket_id"] == ticket
+    assert payload["idempotency_key"].startswith("esc1.e1.c0.s0.u")
+
+
+def test_a_failing_channel_retries_then_reaches_the_next_contact_method(
+    db: Database, clock: ManualClock, paging: World, receiver: Receiver
+) -> None:
+    receiver.status = 503
+    add_contact_method(
+        db,
+        clock,
+        paging.responder,
+        "ada",
+        NewContactMethod(name="hook", kind="webhook", target=receiver.url),
+    )
+    ticket = p1(db, clock, paging)
+    worker = engine(db, clock)
+    for _ in range(6):
+        worker.cycle()
+        clock.advance(timedelta(minutes=5))
+    acknowledge(db, clock, paging.responder, ticket)
+
+    log = ticket_notifications(db, paging.admin, ticket)
+    hook = next(n for n in log if n.kind == "webhook" and n.person == "ada")
+    assert (hook.status, hook.attempts) == ("failed", 5)
+    assert "HTTP 503" in (hook.last_error or "")
+    assert len(receiver.requests) == 5
+    assert len({h["Idempotency-Key"] for h, _ in receiver.requests}) == 1
+    fallback = next(n for n in log if n.idempotency_key == hook.idempotency_key + ".next")
+    assert (fallback.kind, fallback.status) == ("inbox", "sent")
+
+
+def test_sqlite_runs_one_engine_and_says_so(db: Database, clock: ManualClock) -> None:
+    engine(db, clock, "first").register()
+    second = engine(db, clock, "second")
+    if db.dialect != "sqlite":
+        second.register()  # any number of engines share PostgreSQL
+        return
+    with pytest.raises(EngineRefused, match="SQLite runs one engine"):
+        second.register()
