@@ -17,7 +17,9 @@ from fireline import problems
 from fireline.auth.api import router as auth_router
 from fireline.clock.now import Clock, SystemClock
 from fireline.engine.cycle import Engine, last_cycle
+from fireline.escalation.api import router as escalation_router
 from fireline.incidents.api import router as incidents_router
+from fireline.notify.api import router as notify_router
 from fireline.notify.channels.registry import Channels
 from fireline.oncall.api import router as oncall_router
 from fireline.orgs.api import router as orgs_router
@@ -111,6 +113,8 @@ def create_app(
         tickets_router,
         incidents_router,
         oncall_router,
+        escalation_router,
+        notify_router,
         pages_router,
     ):
         app.include_router(router)

@@ -12,6 +12,8 @@ from fireline.auth.actor import Actor, Role, Via
 from fireline.auth.models import User
 from fireline.auth.service import actor_for, add_user, issue_token
 from fireline.clock.now import Clock, ManualClock
+from fireline.escalation import service as escalation
+from fireline.escalation.schemas import NewEscalationPolicy
 from fireline.incidents import service as incidents
 from fireline.incidents.schemas import NewIncident
 from fireline.oncall import service as oncall
@@ -99,6 +101,7 @@ def load_demo(db: Database, clock: Clock) -> DemoLogin:
 
 def _lived_in(db: Database, clock: Clock, actor: Actor) -> None:
     """Tickets and incidents as the seeds describe them, opened over the past days."""
+    _schedules(db, clock, actor)
     past = ManualClock(clock.now() - timedelta(days=6))
 
     def step(hours: float) -> ManualClock:
@@ -171,7 +174,6 @@ def _lived_in(db: Database, clock: Clock, actor: Actor) -> None:
     incidents.move_incident(
         db, step(1), actor, outage.id, "stabilized", "Rolled back the frontend deploy."
     )
-    _schedules(db, clock, actor)
     tickets.open_ticket(
         db,
         step(3),
@@ -240,6 +242,39 @@ def _schedules(db: Database, clock: Clock, actor: Actor) -> None:
             timezone="UTC",
             team="openverse",
             layers=[LayerSpec(name="runner", members=["grace", "ada"], start=start)],
+        ),
+    )
+    escalation.create_policy(
+        db,
+        clock,
+        actor,
+        NewEscalationPolicy.model_validate(
+            {
+                "slug": "prod-squad",
+                "name": "Prod squad, then the DevOps lead",
+                "teams": ["caseflow", "hail", "meltano"],
+                "steps": [
+                    {"targets": [{"kind": "schedule", "name": "prod-squad"}], "delay_minutes": 15},
+                    {
+                        "targets": [{"kind": "tech_lead"}, {"kind": "person", "name": "alan-ning"}],
+                        "delay_minutes": 30,
+                    },
+                ],
+            }
+        ),
+    )
+    escalation.create_policy(
+        db,
+        clock,
+        actor,
+        NewEscalationPolicy.model_validate(
+            {
+                "slug": "msr",
+                "name": "Mini support rotation",
+                "teams": ["openverse", "2i2c"],
+                "steps": [{"targets": [{"kind": "schedule", "name": "msr"}], "delay_minutes": 30}],
+                "repeat": 2,
+            }
         ),
     )
     today = clock.now().astimezone(ny).date()

@@ -1,0 +1,155 @@
+"""Paging through the HTTP API: schedules, escalation policies, contact methods, the engine's
+work seen in the notification log and the inbox, acknowledgement, and engine health."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from fireline.app import create_app
+from fireline.clock.now import ManualClock
+from fireline.engine.cycle import Engine
+from fireline.notify.channels.registry import Channels
+from fireline.store.db import Database
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
+    from tests.conftest import World
+
+PROBLEM = "application/problem+json"
+
+
+def setup_paging(api: TestClient) -> None:
+    schedule = api.post(
+        "/api/v1/schedules",
+        json={
+            "slug": "squad",
+            "name": "Squad",
+            "timezone": "UTC",
+            "layers": [
+                {
+                    "name": "primary",
+                    "members": ["ada", "grace"],
+                    "start": "2026-11-23T00:00:00Z",
+                    "unit": "days",
+                }
+            ],
+        },
+    )
+    assert schedule.status_code == 201, schedule.text
+    policy = api.post(
+        "/api/v1/escalation-policies",
+        json={
+            "slug": "hail",
+            "name": "Hail",
+            "teams": ["hail"],
+            "steps": [
+                {"targets": [{"kind": "schedule", "name": "squad"}], "delay_minutes": 5},
+                {"targets": [{"kind": "person", "name": "admin"}], "delay_minutes": 5},
+            ],
+        },
+    )
+    assert policy.status_code == 201, policy.text
+
+
+def test_a_page_is_logged_delivered_to_the_inbox_and_acknowledged(
+    api: TestClient, db: Database, clock: ManualClock, world: World
+) -> None:
+    setup_paging(api)
+    ada = {"Authorization": f"Bearer {world.tokens['ada']}"}
+    ticket = api.post(
+        "/api/v1/tickets",
+        json={"team": "hail", "title": "CI merges nothing", "signals": {"ci_failure_ratio": 1}},
+    ).json()
+
+    Engine(db, clock, Channels(db, clock, "s"), instance="t").cycle()
+
+    [log] = api.get(f"/api/v1/tickets/{ticket['id']}/notifications").json()
+    assert (log["person"], log["status"]) == ("ada", "sent")  # Wednesday is ada's day
+    assert [m["subject"] for m in api.get("/api/v1/me/inbox", headers=ada).json()] == [
+        f"[P1] #{ticket['id']} CI merges nothing"
+    ]
+    acked = api.post(f"/api/v1/tickets/{ticket['id']}/acknowledge", headers=ada)
+    assert acked.status_code == 200 and acked.json()["acknowledged_by"] == "ada"
+    again = api.post(f"/api/v1/tickets/{ticket['id']}/acknowledge", headers=ada)
+    assert again.status_code == 409 and again.headers["content-type"] == PROBLEM
+    assert api.get(f"/api/v1/tickets/{ticket['id']}").json()["responded_at"] is not None
+
+
+def test_an_escalation_step_naming_an_unknown_schedule_is_refused(api: TestClient) -> None:
+    refused = api.post(
+        "/api/v1/escalation-policies",
+        json={
+            "slug": "x",
+            "name": "X",
+            "steps": [{"targets": [{"kind": "schedule", "name": "nope"}], "delay_minutes": 5}],
+        },
+    )
+
+    assert refused.status_code == 422 and refused.headers["content-type"] == PROBLEM
+    assert refused.json()["field"] == "steps.0.targets"
+    assert api.get("/api/v1/escalation-policies").json() == []
+
+
+def test_contact_methods_are_checked_and_only_admins_change_other_peoples(
+    api: TestClient, world: World
+) -> None:
+    ada = {"Authorization": f"Bearer {world.tokens['ada']}"}
+    bad = api.post(
+        "/api/v1/people/ada/contact-methods",
+        headers=ada,
+        json={"name": "hook", "kind": "webhook", "target": "not a url"},
+    )
+    other = api.post(
+        "/api/v1/people/grace/contact-methods",
+        headers=ada,
+        json={"name": "mail", "kind": "email", "target": "g@example.org"},
+    )
+    mine = api.post(
+        "/api/v1/people/ada/contact-methods",
+        headers=ada,
+        json={"name": "mail", "kind": "email", "target": "ada@example.org", "delay_minutes": 5},
+    )
+
+    assert (bad.status_code, bad.json()["field"]) == (422, "target")
+    assert other.status_code == 403
+    assert mine.status_code == 201
+    assert mine.json() == [
+        {
+            "id": mine.json()[0]["id"],
+            "name": "mail",
+            "kind": "email",
+            "target": "ada@example.org",
+            "delay_minutes": [5],
+        }
+    ]
+
+
+def test_who_is_on_call_answers_with_the_reason(api: TestClient) -> None:
+    setup_paging(api)
+
+    [answer] = api.get("/api/v1/oncall", params={"at": "2026-11-24T12:00:00+00:00"}).json()
+
+    assert (answer["schedule"], answer["responder"], answer["reason"]) == (
+        "squad",
+        "grace",
+        "rotation",
+    )
+    assert "grace's turn since" in answer["detail"]
+
+
+def test_engine_health_fails_until_an_engine_completes_a_cycle(
+    db: Database, clock: ManualClock
+) -> None:
+    from fastapi.testclient import TestClient
+
+    with TestClient(create_app(db=db, clock=clock)) as client:
+        stalled = client.get("/health/engine")
+        Engine(db, clock, Channels(db, clock, "s"), instance="t").cycle()
+        healthy = client.get("/health/engine")
+        clock.advance(timedelta(minutes=1))
+        stale = client.get("/health/engine")
+
+    assert stalled.status_code == 503 and stalled.headers["content-type"] == PROBLEM
+    assert healthy.status_code == 200
+    assert stale.status_code == 503 and "last engine cycle" in stale.json()["detail"]
