@@ -233,6 +233,25 @@ PEOPLE = [
 ]
 
 
+# A daily 01:30 New York rotation from Saturday 2027-11-06: Sunday's hand-off is the first
+# 01:30 (EDT); the second 01:30 (EST) an hour later is still Sunday's shift.
+NIGHTLY = [
+    pytest.param(utc(2027, 11, 7, 5, 29), 0, id="0129-edt-saturdays-shift"),
+    pytest.param(utc(2027, 11, 7, 5, 30), 1, id="first-0130-sundays-shift"),
+    pytest.param(utc(2027, 11, 7, 6, 10), 1, id="0110-est-after-the-handoff-still-sundays"),
+    pytest.param(utc(2027, 11, 7, 6, 30), 1, id="second-0130-still-sundays"),
+    pytest.param(utc(2027, 11, 8, 6, 29), 1, id="monday-0129-est-still-sundays"),
+    pytest.param(utc(2027, 11, 8, 6, 30), 2, id="monday-0130-est-mondays-shift"),
+]
+
+
+@pytest.mark.parametrize(("at", "index"), NIGHTLY)
+def test_a_repeated_hour_does_not_hand_off_twice(at: datetime, index: int) -> None:
+    rot = rotation(ny(2027, 11, 6, 1, 30), ShiftUnit.days)
+    assert rot.shift_index(at) == index
+    assert rot.shift_index(at.astimezone(NEW_YORK)) == index
+
+
 @pytest.mark.parametrize(("at", "person"), PEOPLE)
 def test_the_person_on_duty_takes_turns_in_member_order(at: datetime, person: str) -> None:
     rot = rotation(utc(2027, 3, 8, 14))
@@ -430,9 +449,7 @@ BROKEN = [
 
 
 @pytest.mark.parametrize(("build", "field"), BROKEN)
-def test_a_schedule_that_cannot_work_is_refused(
-    build: Callable[[], Schedule], field: str
-) -> None:
+def test_a_schedule_that_cannot_work_is_refused(build: Callable[[], Schedule], field: str) -> None:
     with pytest.raises(ScheduleError) as error:
         check_schedule(build())
     assert error.value.field == field
@@ -519,9 +536,7 @@ HELD = [
     pytest.param(ny(2026, 11, 27, 18), utc(2026, 11, 30, 14), id="friday-evening-to-monday"),
     pytest.param(ny(2026, 11, 24, 7), utc(2026, 11, 24, 14), id="early-morning-to-0900"),
     pytest.param(ny(2026, 11, 24, 17), utc(2026, 11, 25, 14), id="at-1700-closing"),
-    pytest.param(
-        ny(2027, 3, 12, 20), utc(2027, 3, 15, 13), id="friday-night-to-monday-0900-edt"
-    ),
+    pytest.param(ny(2027, 3, 12, 20), utc(2027, 3, 15, 13), id="friday-night-to-monday-0900-edt"),
 ]
 
 

@@ -22,6 +22,7 @@ from fireline.incidents.schemas import (
     RoleHolder,
     RoleSpell,
 )
+from fireline.oncall.service import choose_lead
 from fireline.orgs.models import Team
 from fireline.orgs.service import PolicyInForce, policy_in_force, policy_of_version, team_by_slug
 from fireline.policy.schema import IncidentType, UnknownLevel
@@ -210,8 +211,38 @@ def declare(session: Session, clock: Clock, actor: Actor, new: NewIncident) -> I
             declarer = session.get(User, actor.user_id)
             assert declarer is not None
             _assign(session, actor, now, incident, judged, kind.declarer_role, declarer)
+    lead_role = roles.lead_role(kind)
     if commander is not None:
-        _assign(session, actor, now, incident, judged, roles.lead_role(kind), commander)
+        _assign(session, actor, now, incident, judged, lead_role, commander)
+    elif lead_role != kind.declarer_role and (
+        found := choose_lead(
+            session, actor.org_id, team.id, lead_role, now, judged.policy.incidents.lead_window_days
+        )
+    ):
+        chosen, why = found
+        record(
+            session,
+            actor,
+            now,
+            "incident.lead_chosen",
+            f"{chosen.handle if chosen else 'nobody'} leads: {why}",
+            incident_id=incident.id,
+            lead=chosen.handle if chosen else None,
+            why=why,
+        )
+        if chosen is not None:
+            try:
+                _assign(session, actor, now, incident, judged, lead_role, chosen)
+            except Conflict as refused:  # e.g. the chosen one is the declaring steward
+                record(
+                    session,
+                    actor,
+                    now,
+                    "incident.role",
+                    f"{lead_role} left vacant: {refused.detail}",
+                    incident_id=incident.id,
+                    role=lead_role,
+                )
     for role, handle in kind.assignees.items():
         person = session.scalar(
             select(User).where(User.org_id == actor.org_id, User.handle == handle)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from fireline.auth.actor import Actor, Role
@@ -14,7 +14,8 @@ from fireline.auth.models import User
 from fireline.clock.business import BusinessCalendar
 from fireline.clock.now import Clock
 from fireline.errors import Conflict, Invalid, NotFound
-from fireline.oncall import rotation
+from fireline.incidents.models import RoleAssignment
+from fireline.oncall import lead, rotation
 from fireline.oncall.models import AbsenceRow, LayerRow, OverrideRow, ScheduleRow
 from fireline.oncall.schemas import (
     AbsenceView,
@@ -494,3 +495,52 @@ def _span_view(span: rotation.Span) -> SpanView:
         starts=span.starts,
         ends=span.ends,
     )
+
+
+def _working_hours(user: User) -> BusinessCalendar:
+    key = f"{user.timezone}|{user.working_days}|{user.work_starts}|{user.work_ends}"
+    if key not in _personal_calendars:
+        starts, ends = (time.fromisoformat(t) for t in (user.work_starts, user.work_ends))
+        _personal_calendars[key] = BusinessCalendar(
+            ZoneInfo(user.timezone), user.working_days, starts, ends, lambda _year: ()
+        )
+    return _personal_calendars[key]
+
+
+_personal_calendars: dict[str, BusinessCalendar] = {}
+
+
+def choose_lead(
+    session: Session, org_id: int, team_id: int, role: str, now: datetime, window_days: int
+) -> tuple[User | None, str] | None:
+    """The lead for a new incident of the team (Openverse): its rotation's person on duty if in
+    their working hours, else the responder in working hours with the fewest recent leads.
+    None when the team has no schedule."""
+    schedule = session.scalar(
+        select(ScheduleRow)
+        .where(ScheduleRow.org_id == org_id, ScheduleRow.team_id == team_id)
+        .order_by(ScheduleRow.slug)
+    )
+    if schedule is None:
+        return None  # no rotation to take a lead from: the lead stays for people to assign
+    answer = rotation.who_is_on_call(
+        _load(session, [schedule], now, now + timedelta(microseconds=1))[schedule.id], now
+    )
+    people = session.scalars(
+        select(User).where(User.org_id == org_id, User.role.in_(("responder", "admin")))
+    ).all()
+    since = now - timedelta(days=window_days)
+    counts = dict(
+        session.execute(
+            select(RoleAssignment.user_id, func.count())
+            .where(RoleAssignment.role == role, RoleAssignment.assigned_at >= since)
+            .group_by(RoleAssignment.user_id)
+        ).all()
+    )
+    candidates = {
+        u.handle: lead.Candidate(u.handle, _working_hours(u), counts.get(u.id, 0)) for u in people
+    }
+    runner = candidates.get(answer.responder) if answer.responder else None
+    choice = lead.choose_lead(runner, list(candidates.values()), now, window_days)
+    chosen = next((u for u in people if u.handle == choice.handle), None)
+    return chosen, f"{schedule.slug}: {choice.reason}"

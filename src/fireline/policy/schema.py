@@ -276,6 +276,13 @@ class Incidents(Strict):
     types: list[IncidentType] = Field(min_length=1)
     default_type: str | None = None
     default_severity: str | None = None
+    lead_window_days: int = Field(
+        default=30,
+        ge=1,
+        le=365,
+        description="when the rotation's person is off work, the lead goes to whoever has led "
+        "the fewest incidents over this many days (Openverse)",
+    )
 
 
 class Label(Strict):
