@@ -91,11 +91,22 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
         database.dispose()
         return
     database = request.getfixturevalue("postgres_db")
+    emptied(database)
+    yield database
+
+
+def emptied(database: Database) -> Database:
+    """Every table emptied (PostgreSQL); TRUNCATE skips the timeline's append-only triggers."""
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with database.engine.begin() as connection:
-        # TRUNCATE does not fire the timeline's append-only row triggers.
         connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    yield database
+    return database
+
+
+@pytest.fixture
+def pg(postgres_db: Database) -> Database:
+    """PostgreSQL only: for what needs several processes or real row locks."""
+    return emptied(postgres_db)
 
 
 @dataclass

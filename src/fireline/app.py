@@ -56,7 +56,13 @@ def make_engine(settings: Settings, db: Database, clock: Clock) -> Engine:
         settings.smtp_port,
         settings.smtp_sender,
     )
-    return Engine(db, clock, channels)
+    return Engine(
+        db,
+        clock,
+        channels,
+        lease=timedelta(seconds=settings.engine_lease_seconds),
+        batch=settings.engine_batch,
+    )
 
 
 def create_app(

@@ -17,6 +17,8 @@ class Settings(BaseSettings):
     token: str | None = None
     engine: bool = True
     engine_interval: float = 1.0
+    engine_lease_seconds: float = 60.0
+    engine_batch: int = 200
     webhook_secret: str = "change-me"
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25

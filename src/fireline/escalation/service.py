@@ -233,7 +233,7 @@ def _escalation(session: Session, org_id: int, ticket_id: int) -> Escalation | N
     return session.scalar(
         select(Escalation)
         .where(Escalation.ticket_id == ticket_id, Escalation.org_id == org_id)
-        .with_for_update()
+        .with_for_update(key_share=True)
     )
 
 

@@ -296,7 +296,7 @@ def _load(session: Session, actor: Actor, incident_id: int, *, lock: bool = Fals
         Incident.id == incident_id, Incident.org_id == actor.org_id, _visible(actor)
     )
     if lock:
-        query = query.with_for_update(of=Incident)
+        query = query.with_for_update(of=Incident, key_share=True)
     incident = session.scalar(query)
     if incident is None:
         # A private incident answers exactly as a missing one: its existence is private too.

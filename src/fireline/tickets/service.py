@@ -276,7 +276,9 @@ def _team(session: Session, actor: Actor, slug: str) -> Team:
 def _load(session: Session, actor: Actor, ticket_id: int, *, lock: bool = False) -> Ticket:
     query = select(Ticket).where(Ticket.id == ticket_id, Ticket.org_id == actor.org_id)
     if lock:
-        query = query.with_for_update()
+        # NO KEY UPDATE: rows that merely reference the ticket (outbox, timeline) need not wait,
+        # and the engine, which inserts them while holding an escalation, cannot deadlock us.
+        query = query.with_for_update(key_share=True)
     ticket = session.scalar(query)
     if ticket is None:
         raise NotFound(f"no ticket {ticket_id}")

@@ -43,7 +43,9 @@ def _fire(db: Database, clock: Clock, instance: str, work: Claim) -> None:
     with db.transaction() as session:
         timer: Timer = hold(session, Timer, work, instance)
         timer.done_at = now
-        escalation = session.get(Escalation, timer.escalation_id, with_for_update=True)
+        escalation = session.get(
+            Escalation, timer.escalation_id, with_for_update={"key_share": True}
+        )
         assert escalation is not None
         if escalation.epoch != timer.epoch or escalation.state != "active":
             timer.outcome = f"stale: escalation is {escalation.state} at epoch {escalation.epoch}"
