@@ -1,0 +1,129 @@
+"""Outbox delivery throughput to a local webhook receiver, on PostgreSQL, with two
+`fireline worker` processes (this machine has two cores).
+
+    .venv/bin/python benchmarks/outbox.py [--pages N] [--workers W]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from machine import describe
+from sqlalchemy import func, select
+from tickets import postgres_url
+
+from fireline.auth.actor import Role
+from fireline.auth.service import add_user
+from fireline.clock.now import SystemClock
+from fireline.notify.models import ContactMethod, NotificationRule, OutboxMessage
+from fireline.notify.outbox import Page, enqueue
+from fireline.orgs.service import create_organisation
+from fireline.store.db import Database
+from fireline.store.migrate import upgrade
+
+
+class Receiver(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        self.count = 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers["Content-Length"]))
+                outer.count += 1
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--pages", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    print(describe())
+    receiver = Receiver()
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
+    with postgres_url() as database:
+        upgrade(database)
+        db = Database(database)
+        clock = SystemClock()
+        now = datetime.now(UTC)
+        with db.transaction() as session:
+            org = create_organisation(session, clock, "bench", "Bench")
+            # Many people, so storm control (per person and method) stays out of the figure.
+            users = [
+                add_user(session, clock, org.id, f"u{n}", "U", Role.responder)
+                for n in range(args.pages // 5 + 1)
+            ]
+            for user in users:
+                method = ContactMethod(
+                    user_id=user.id, name="hook", kind="webhook", target=url, created_at=now
+                )
+                session.add(method)
+                session.flush()
+                session.add(
+                    NotificationRule(user_id=user.id, contact_method_id=method.id, delay_seconds=0)
+                )
+            for n in range(args.pages):
+                enqueue(
+                    session,
+                    now,
+                    Page(org.id, users[n // 5].id, f"bench.{n}", f"page {n}", "body", None, None),
+                )
+        env = {
+            **os.environ,
+            "FIRELINE_DATABASE_URL": database,
+            "FIRELINE_ENGINE_INTERVAL": "0.05",
+            "FIRELINE_ENGINE_BATCH": "200",
+        }
+        fireline = str(Path(sys.executable).with_name("fireline"))
+        began = time.perf_counter()
+        workers = [
+            subprocess.Popen([fireline, "worker"], env=env, stdout=subprocess.DEVNULL)
+            for _ in range(args.workers)
+        ]
+        try:
+            while True:
+                with db.transaction() as session:
+                    sent = (
+                        session.scalar(
+                            select(func.count())
+                            .select_from(OutboxMessage)
+                            .where(OutboxMessage.status == "sent")
+                        )
+                        or 0
+                    )
+                if sent >= args.pages:
+                    break
+                time.sleep(0.1)
+            elapsed = time.perf_counter() - began
+        finally:
+            for worker in workers:
+                worker.terminate()
+                worker.wait()
+            db.dispose()
+    print(
+        f"postgresql: {args.pages:,} webhook deliveries by {args.workers} workers in "
+        f"{elapsed:.1f} s: {args.pages / elapsed:,.0f} notifications/s "
+        f"(receiver counted {receiver.count:,})"
+    )
+
+
+if __name__ == "__main__":
+    main()
