@@ -206,20 +206,20 @@ def test_a_frozen_engine_cannot_deliver_or_commit_what_another_took_over(
 ) -> None:
     pages(pg, slow_receiver.url, 200)
     frozen = worker(postgres_url)
+    running = [frozen]
     try:
         wait_for(lambda: delivered(pg) >= 5, 60)
         frozen.send_signal(signal.SIGSTOP)
-        healthy = worker(postgres_url)
+        running.append(worker(postgres_url))
         time.sleep(LEASE_SECONDS + 1)
         wait_for(lambda: delivered(pg) == 200, 120)
         frozen.send_signal(signal.SIGCONT)
         time.sleep(2)
-        healthy.terminate()
-        healthy.wait(timeout=30)
     finally:
         frozen.send_signal(signal.SIGCONT)
-        frozen.terminate()
-        frozen.wait(timeout=30)
+        for process in running:
+            process.terminate()
+            process.wait(timeout=30)
 
     with pg.transaction() as session:
         rows = session.execute(select(OutboxMessage.status, OutboxMessage.attempts)).all()

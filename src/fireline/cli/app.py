@@ -98,7 +98,8 @@ def worker(
     from fireline.store.db import Database
 
     settings = Settings()
-    db = Database(settings.database_url)
+    # A worker frozen inside a transaction loses its session after one lease: its locks go.
+    db = Database(settings.database_url, settings.engine_lease_seconds)
     engine = make_engine(settings, db, SystemClock())
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

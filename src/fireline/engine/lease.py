@@ -62,3 +62,13 @@ def hold(session: Session, model: Any, work: Claim, instance: str) -> Any:
     if row is None or row.fence != work.fence or row.claimed_by != instance:
         raise Fenced(f"{model.__tablename__} {work.id}: claim {work.fence} was taken over")
     return row
+
+
+def hold_many(session: Session, model: Any, work: list[Claim], instance: str) -> list[Any]:
+    """Lock many claimed rows in one statement; the ones another instance took over are left
+    out (their new holder finishes them)."""
+    fences = {claim.id: claim.fence for claim in work}
+    rows = session.scalars(
+        select(model).where(model.id.in_(fences)).order_by(model.id).with_for_update()
+    ).all()
+    return [row for row in rows if row.fence == fences[row.id] and row.claimed_by == instance]

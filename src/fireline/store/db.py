@@ -27,21 +27,29 @@ def _begin_immediate(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, idle_in_transaction_seconds: float | None = None) -> Engine:
+    """An engine for `url`. On PostgreSQL, `idle_in_transaction_seconds` ends the session of a
+    process frozen inside a transaction, so its row locks cannot block other instances."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _begin_immediate)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    options = {}
+    if idle_in_transaction_seconds:
+        milliseconds = int(idle_in_transaction_seconds * 1000)
+        options["options"] = f"-c idle_in_transaction_session_timeout={milliseconds}"
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args=options
+    )
 
 
 class Database:
     """The one entry point to storage; services open a transaction per use case."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, idle_in_transaction_seconds: float | None = None) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, idle_in_transaction_seconds)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property

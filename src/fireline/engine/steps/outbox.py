@@ -5,6 +5,7 @@ back and one summary per window says how many."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from fireline.clock.now import Clock
 from fireline.engine import throttle
-from fireline.engine.lease import Claim, Fenced, claim, hold
+from fireline.engine.lease import claim, hold_many
 from fireline.notify.channels.delivery import Delivery, DeliveryFailed
 from fireline.notify.channels.registry import Channels
 from fireline.notify.models import ContactMethod, NotificationRule, OutboxMessage
@@ -30,18 +31,38 @@ BACK_OFF = (10, 30, 90, 270)
 def run(
     db: Database, clock: Clock, instance: str, lease: timedelta, batch: int, channels: Channels
 ) -> int:
+    """Deliver one claimed batch: prepare it in one transaction, send each page, then record
+    the outcomes in one transaction. A crash between sending and recording can repeat, at most,
+    the pages of the batch it held (the documented duplicate)."""
     now = clock.now()
     ready = and_(OutboxMessage.status == "pending", OutboxMessage.deliver_after <= now)
-    done = 0
-    for work in claim(
+    claims = claim(
         db, OutboxMessage, ready, OutboxMessage.deliver_after, now, instance, lease, batch
-    ):
+    )
+    if not claims:
+        return 0
+    deliveries: list[Delivery] = []
+    with db.transaction() as session:
+        sent_now: Counter[tuple[int | None, int | None]] = Counter()
+        for message in hold_many(session, OutboxMessage, claims, instance):
+            delivery = _prepare(session, message, now, sent_now)
+            if delivery is not None:
+                deliveries.append(delivery)
+    outcomes: dict[int, DeliveryFailed | None] = {}
+    for delivery in deliveries:
         try:
-            _deliver(db, clock, instance, work, channels)
-            done += 1
-        except Fenced:
-            continue
-    return done
+            channels.send(delivery)
+            outcomes[delivery.id] = None
+        except DeliveryFailed as failure:
+            outcomes[delivery.id] = failure
+    if not outcomes:
+        return 0
+    with db.transaction() as session:
+        # Rows taken over after our lease are left out: their new holder records them.
+        held = hold_many(session, OutboxMessage, [c for c in claims if c.id in outcomes], instance)
+        for message in held:
+            _record(session, message, outcomes[message.id], clock.now())
+    return len(held)
 
 
 def _limits(session: Session, message: OutboxMessage) -> PageLimits:
@@ -59,22 +80,31 @@ def _same_channel(message: OutboxMessage) -> Any:
     )
 
 
-def _prepare(session: Session, message: OutboxMessage, now: datetime) -> Delivery | None:
-    """The delivery to make, or None when the page is held back and bundled instead."""
+def _prepare(
+    session: Session,
+    message: OutboxMessage,
+    now: datetime,
+    sent_now: Counter[tuple[int | None, int | None]],
+) -> Delivery | None:
+    """The delivery to make, or None when the page is held back and bundled instead.
+    `sent_now` counts what this batch is about to send, per person and method."""
     limits = _limits(session, message)
-    start, end = throttle.window_of(now, limits)
+    channel = (message.user_id, message.contact_method_id)
     if message.idempotency_key.startswith(throttle.BUNDLE):
+        opened = throttle.summary_window(message.idempotency_key)
         subjects = list(
             session.scalars(
                 select(OutboxMessage.subject).where(
                     _same_channel(message),
                     OutboxMessage.status == "bundled",
-                    OutboxMessage.sent_at >= start - timedelta(minutes=limits.window_minutes),
+                    OutboxMessage.sent_at >= opened,
+                    OutboxMessage.sent_at < opened + timedelta(minutes=limits.window_minutes),
                 )
             )
         )
         message.subject, message.body = throttle.summary_text(subjects)
     else:
+        start, end = throttle.window_of(now, limits)
         sent = (
             session.scalar(
                 select(func.count())
@@ -87,7 +117,7 @@ def _prepare(session: Session, message: OutboxMessage, now: datetime) -> Deliver
             )
             or 0
         )
-        if throttle.over_limit(sent, limits):
+        if throttle.over_limit(sent + sent_now[channel], limits):
             message.status, message.sent_at, message.lease_until = "bundled", now, None
             summary = {
                 c.key: getattr(message, c.key)
@@ -111,7 +141,9 @@ def _prepare(session: Session, message: OutboxMessage, now: datetime) -> Deliver
             )
             insert_new(session, OutboxMessage, [summary], "idempotency_key")
             return None
+    sent_now[channel] += 1
     return Delivery(
+        message.id,
         message.idempotency_key,
         message.kind,
         message.target,
@@ -122,30 +154,20 @@ def _prepare(session: Session, message: OutboxMessage, now: datetime) -> Deliver
     )
 
 
-def _deliver(db: Database, clock: Clock, instance: str, work: Claim, channels: Channels) -> None:
-    with db.transaction() as session:
-        delivery = _prepare(session, hold(session, OutboxMessage, work, instance), clock.now())
-    if delivery is None:
+def _record(
+    session: Session, message: OutboxMessage, error: DeliveryFailed | None, now: datetime
+) -> None:
+    message.attempts += 1
+    message.lease_until = None
+    if error is None:
+        message.status, message.sent_at, message.last_error = "sent", now, None
         return
-    error: DeliveryFailed | None = None
-    try:
-        channels.send(delivery)
-    except DeliveryFailed as failure:
-        error = failure
-    now = clock.now()
-    with db.transaction() as session:
-        message: OutboxMessage = hold(session, OutboxMessage, work, instance)
-        message.attempts += 1
-        message.lease_until = None
-        if error is None:
-            message.status, message.sent_at, message.last_error = "sent", now, None
-            return
-        message.last_error = str(error)
-        if error.retry and message.attempts < MAX_ATTEMPTS:
-            message.deliver_after = now + timedelta(seconds=BACK_OFF[message.attempts - 1])
-            return
-        message.status = "failed"
-        _next_method(session, message, now)
+    message.last_error = str(error)
+    if error.retry and message.attempts < MAX_ATTEMPTS:
+        message.deliver_after = now + timedelta(seconds=BACK_OFF[message.attempts - 1])
+        return
+    message.status = "failed"
+    _next_method(session, message, now)
 
 
 def _next_method(session: Session, failed: OutboxMessage, now: datetime) -> None:
