@@ -304,6 +304,30 @@ def test_webhooks_are_signed_and_carry_the_idempotency_key(
     assert payload["idempotency_key"].startswith("esc1.e1.c0.s0.u")
 
 
+def test_an_apprise_url_is_a_contact_method(
+    db: Database, clock: ManualClock, paging: World, receiver: Receiver
+) -> None:
+    """Apprise's json:// service posts to a local peer: the same path as Slack or Telegram."""
+    target = receiver.url.replace("http://", "json://")
+    add_contact_method(
+        db,
+        clock,
+        paging.responder,
+        "ada",
+        NewContactMethod(name="chat", kind="apprise", target=target),
+    )
+    ticket = p1(db, clock, paging)
+
+    engine(db, clock).cycle()
+
+    [(_, body)] = receiver.requests
+    payload = json.loads(body)
+    assert payload["title"] == f"[P1] #{ticket} Batch is on fire"
+    [log] = ticket_notifications(db, paging.admin, ticket)
+    assert (log.kind, log.status) == ("apprise", "sent")
+    assert log.idempotency_key in payload["message"]
+
+
 def test_a_failing_channel_retries_then_reaches_the_next_contact_method(
     db: Database, clock: ManualClock, paging: World, receiver: Receiver
 ) -> None:

@@ -12,7 +12,7 @@ class NewContactMethod(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=80)
-    kind: Literal["email", "webhook", "inbox"]
+    kind: Literal["email", "webhook", "inbox", "apprise"]
     target: str = Field(min_length=1, max_length=2000, description="address or URL")
     delay_minutes: int = Field(
         default=0, ge=0, le=24 * 60, description="notify this way this long after a page starts"

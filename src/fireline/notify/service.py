@@ -9,6 +9,7 @@ from fireline.auth.actor import Actor, Role
 from fireline.auth.models import User
 from fireline.clock.now import Clock
 from fireline.errors import Conflict, Forbidden, Invalid, NotFound
+from fireline.notify.channels import apprise_channel
 from fireline.notify.models import ContactMethod, InboxMessage, NotificationRule, OutboxMessage
 from fireline.notify.schemas import (
     ContactMethodView,
@@ -60,6 +61,8 @@ def add_contact_method(
         raise Invalid("target", "a webhook target is an http(s) URL")
     if new.kind == "email" and "@" not in new.target:
         raise Invalid("target", "an email target is an address")
+    if new.kind == "apprise" and not apprise_channel.understands(new.target):
+        raise Invalid("target", "not an Apprise URL (e.g. slack://…, tgram://…, json://…)")
     with db.transaction() as session:
         user = _person(session, actor, handle)
         if (

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 import httpx
 
 from fireline.clock.now import Clock
-from fireline.notify.channels import inbox, smtp, webhook
+from fireline.notify.channels import apprise_channel, inbox, smtp, webhook
 from fireline.notify.channels.delivery import Delivery, DeliveryFailed
 from fireline.store.db import Database
 
-KINDS = ("inbox", "email", "webhook")
+KINDS = ("inbox", "email", "webhook", "apprise")
 
 
 @dataclass
@@ -29,6 +29,8 @@ class Channels:
             inbox.send(delivery, self.db, self.clock.now())
         elif delivery.kind == "webhook":
             webhook.send(delivery, self.webhook_secret, self.http)
+        elif delivery.kind == "apprise":
+            apprise_channel.send(delivery)
         elif delivery.kind == "email":
             smtp.send(delivery, self.smtp_host, self.smtp_port, self.smtp_sender)
         else:
