@@ -1,0 +1,134 @@
+"""Timer lateness under 100,000 pending timers, on PostgreSQL with two `fireline worker`
+processes: 2,000 escalation timers fall due over 20 seconds while 98,000 wait for tomorrow;
+lateness is when a timer was fired minus when it was due.
+
+    .venv/bin/python benchmarks/timers.py [--pending N] [--due N] [--spread SECONDS]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from machine import describe
+from sqlalchemy import func, select, update
+from tickets import postgres_url
+
+from fireline.auth.actor import Role, Via
+from fireline.auth.service import actor_for, add_user
+from fireline.clock.now import SystemClock
+from fireline.escalation.models import Timer
+from fireline.escalation.schemas import NewEscalationPolicy
+from fireline.escalation.service import create_policy
+from fireline.orgs.service import create_organisation, create_team, store_policy
+from fireline.policy.load import preset_text
+from fireline.store.db import Database
+from fireline.store.migrate import upgrade
+from fireline.tickets.schemas import NewTicket
+from fireline.tickets.service import open_tickets
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--pending", type=int, default=100_000)
+    parser.add_argument("--due", type=int, default=2_000)
+    parser.add_argument("--spread", type=float, default=20.0)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    print(describe())
+    clock = SystemClock()
+    with postgres_url() as url:
+        upgrade(url)
+        db = Database(url)
+        with db.transaction() as session:
+            org = create_organisation(session, clock, "bench", "Bench")
+            team = create_team(session, clock, org.id, "hail", "Hail")
+            store_policy(session, clock, team, preset_text("hail"), "preset:hail", None)
+            admin = actor_for(add_user(session, clock, org.id, "admin", "A", Role.admin), Via.api)
+        create_policy(
+            db,
+            clock,
+            admin,
+            NewEscalationPolicy.model_validate(
+                {
+                    "slug": "p",
+                    "name": "P",
+                    "teams": ["hail"],
+                    "steps": [
+                        {"targets": [{"kind": "person", "name": "admin"}], "delay_minutes": 600}
+                    ],
+                }
+            ),
+        )
+        for first in range(0, args.pending, 1000):
+            open_tickets(
+                db,
+                clock,
+                admin,
+                [
+                    NewTicket(team="hail", title=f"t{n}", signals={"cost_usd_per_hour": 500})
+                    for n in range(first, min(first + 1000, args.pending))
+                ],
+            )
+        start = datetime.now(UTC) + timedelta(seconds=5)
+        with db.transaction() as session:
+            session.execute(update(Timer).values(due_at=start + timedelta(days=1)))
+            ids = session.scalars(select(Timer.id).order_by(Timer.id).limit(args.due)).all()
+            step = args.spread / args.due
+            for index, timer_id in enumerate(ids):
+                session.execute(
+                    update(Timer)
+                    .where(Timer.id == timer_id)
+                    .values(due_at=start + timedelta(seconds=index * step))
+                )
+        env = {**os.environ, "FIRELINE_DATABASE_URL": url, "FIRELINE_ENGINE_INTERVAL": "0.1"}
+        fireline = str(Path(sys.executable).with_name("fireline"))
+        workers = [
+            subprocess.Popen([fireline, "worker"], env=env, stdout=subprocess.DEVNULL)
+            for _ in range(args.workers)
+        ]
+        try:
+            deadline = time.monotonic() + args.spread + 120
+            while time.monotonic() < deadline:
+                with db.transaction() as session:
+                    fired = (
+                        session.scalar(
+                            select(func.count())
+                            .select_from(Timer)
+                            .where(Timer.id.in_(ids), Timer.done_at.is_not(None))
+                        )
+                        or 0
+                    )
+                if fired == len(ids):
+                    break
+                time.sleep(0.5)
+        finally:
+            for worker in workers:
+                worker.terminate()
+                worker.wait()
+        with db.transaction() as session:
+            late = sorted(
+                (done - due).total_seconds()
+                for done, due in session.execute(
+                    select(Timer.done_at, Timer.due_at).where(
+                        Timer.id.in_(ids), Timer.done_at.is_not(None)
+                    )
+                ).all()
+            )
+        db.dispose()
+    p99 = late[int(len(late) * 0.99) - 1] if late else float("nan")
+    print(
+        f"postgresql: {len(late):,} of {args.due:,} timers fired among {args.pending:,} "
+        f"pending; lateness median {statistics.median(late):.3f} s, p99 {p99:.3f} s, "
+        f"worst {late[-1]:.3f} s ({args.workers} workers, 0.1 s idle interval)"
+    )
+
+
+if __name__ == "__main__":
+    main()
