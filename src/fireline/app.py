@@ -47,7 +47,7 @@ class RedactTokens(logging.Filter):
 ENGINE_STALE = timedelta(seconds=30)
 
 
-def make_engine(settings: Settings, db: Database, clock: Clock) -> Engine:
+def paging_engine(settings: Settings, db: Database, clock: Clock) -> Engine:
     channels = Channels(
         db,
         clock,
@@ -85,7 +85,7 @@ def create_app(
         stop = threading.Event()
         worker: threading.Thread | None = None
         if run_engine:
-            background = make_engine(settings, database, the_clock)
+            background = paging_engine(settings, database, the_clock)
             background.register()  # refuses a second engine on SQLite, before serving
             worker = threading.Thread(
                 target=background.run,

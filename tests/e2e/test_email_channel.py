@@ -44,6 +44,36 @@ class Mailbox:
         return "250 Message accepted for delivery"
 
 
+def page_ada_by_email(db: Database, clock: ManualClock, world: World) -> int:
+    """Ada is reached by email; Hail's tickets page her; a P1 opens. Returns its id."""
+    add_contact_method(
+        db,
+        clock,
+        world.responder,
+        "ada",
+        NewContactMethod(name="mail", kind="email", target="ada@example.org"),
+    )
+    create_policy(
+        db,
+        clock,
+        world.admin,
+        NewEscalationPolicy.model_validate(
+            {
+                "slug": "p",
+                "name": "P",
+                "teams": ["hail"],
+                "steps": [{"targets": [{"kind": "person", "name": "ada"}], "delay_minutes": 5}],
+            }
+        ),
+    )
+    return open_ticket(
+        db,
+        clock,
+        world.other,
+        NewTicket(team="hail", title="Leaked key", labels=["symptom=private-key-leaked"]),
+    ).id
+
+
 @pytest.fixture
 def smtp() -> Iterator[tuple[Mailbox, int]]:
     with socket.socket() as probe:
@@ -60,32 +90,7 @@ def test_a_page_by_email_arrives_with_its_idempotency_key_as_message_id(
     db: Database, clock: ManualClock, world: World, smtp: tuple[Mailbox, int]
 ) -> None:
     mailbox, port = smtp
-    add_contact_method(
-        db,
-        clock,
-        world.responder,
-        "ada",
-        NewContactMethod(name="mail", kind="email", target="ada@example.org"),
-    )
-    create_policy(
-        db,
-        clock,
-        world.admin,
-        NewEscalationPolicy.model_validate(
-            {
-                "slug": "p",
-                "name": "P",
-                "teams": ["hail"],
-                "steps": [{"targets": [{"kind": "person", "name": "ada"}], "delay_minutes": 5}],
-            }
-        ),
-    )
-    ticket = open_ticket(
-        db,
-        clock,
-        world.other,
-        NewTicket(team="hail", title="Leaked key", labels=["symptom=private-key-leaked"]),
-    )
+    ticket_id = page_ada_by_email(db, clock, world)
 
     Engine(
         db,
@@ -95,9 +100,9 @@ def test_a_page_by_email_arrives_with_its_idempotency_key_as_message_id(
     ).cycle()
 
     [message] = mailbox.messages
-    [log] = ticket_notifications(db, world.admin, ticket.id)
+    [log] = ticket_notifications(db, world.admin, ticket_id)
     assert message["To"] == "ada@example.org" and message["From"] == "pager@fireline.test"
-    assert message["Subject"] == f"[P1] #{ticket.id} Leaked key"
+    assert message["Subject"] == f"[P1] #{ticket_id} Leaked key"
     assert message["Message-ID"] == f"<{log.idempotency_key}@fireline>"
     assert (log.kind, log.status) == ("email", "sent")
 
@@ -107,38 +112,13 @@ def test_a_refused_address_is_not_retried_and_the_page_reaches_the_inbox(
 ) -> None:
     mailbox, port = smtp
     mailbox.refuse.add("ada@example.org")
-    add_contact_method(
-        db,
-        clock,
-        world.responder,
-        "ada",
-        NewContactMethod(name="mail", kind="email", target="ada@example.org"),
-    )
-    create_policy(
-        db,
-        clock,
-        world.admin,
-        NewEscalationPolicy.model_validate(
-            {
-                "slug": "p",
-                "name": "P",
-                "teams": ["hail"],
-                "steps": [{"targets": [{"kind": "person", "name": "ada"}], "delay_minutes": 5}],
-            }
-        ),
-    )
-    ticket = open_ticket(
-        db,
-        clock,
-        world.other,
-        NewTicket(team="hail", title="Leaked key", labels=["symptom=private-key-leaked"]),
-    )
+    ticket_id = page_ada_by_email(db, clock, world)
     engine = Engine(db, clock, Channels(db, clock, "s", "127.0.0.1", port), instance="mail")
 
     engine.cycle()
     engine.cycle()
 
-    log = ticket_notifications(db, world.admin, ticket.id)
+    log = ticket_notifications(db, world.admin, ticket_id)
     assert [(n.kind, n.status, n.attempts) for n in log] == [
         ("email", "failed", 1),
         ("inbox", "sent", 1),

@@ -92,7 +92,7 @@ def worker(
     import signal
     import threading
 
-    from fireline.app import make_engine
+    from fireline.app import paging_engine
     from fireline.clock.now import SystemClock
     from fireline.engine.cycle import EngineRefused
     from fireline.store.db import Database
@@ -100,7 +100,7 @@ def worker(
     settings = Settings()
     # A worker frozen inside a transaction loses its session after one lease: its locks go.
     db = Database(settings.database_url, settings.engine_lease_seconds)
-    engine = make_engine(settings, db, SystemClock())
+    engine = paging_engine(settings, db, SystemClock())
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

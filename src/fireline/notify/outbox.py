@@ -27,8 +27,9 @@ class Page:
     escalation_id: int | None
 
 
-def _rules(session: Session, user_id: int) -> list[tuple[int | None, str, str, int]]:
-    """(contact method id, kind, target, delay seconds) for a person; the inbox when none."""
+def reach_by(session: Session, user_id: int) -> list[tuple[int | None, str, str, int]]:
+    """(contact method id, kind, target, delay seconds) for a person, in the order their rules
+    reach them; the inbox when they have none."""
     rows = session.execute(
         select(
             ContactMethod.id,
@@ -61,7 +62,7 @@ def enqueue(session: Session, now: datetime, page: Page) -> int:
         else set()
     )
     rows: list[dict[str, Any]] = []
-    for method_id, kind, target, delay in _rules(session, page.user_id):
+    for method_id, kind, target, delay in reach_by(session, page.user_id):
         if method_id in waiting:
             continue  # the same ticket is already on its way to this person by this method
         rows.append(

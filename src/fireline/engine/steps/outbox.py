@@ -17,8 +17,8 @@ from fireline.engine import throttle
 from fireline.engine.lease import claim, hold_many
 from fireline.notify.channels.delivery import Delivery, DeliveryFailed
 from fireline.notify.channels.registry import Channels
-from fireline.notify.models import ContactMethod, NotificationRule, OutboxMessage
-from fireline.notify.outbox import INBOX
+from fireline.notify.models import OutboxMessage
+from fireline.notify.outbox import INBOX, reach_by
 from fireline.policy.schema import PageLimits
 from fireline.store.db import Database
 from fireline.store.upsert import insert_new
@@ -119,25 +119,15 @@ def _prepare(
         )
         if throttle.over_limit(sent + sent_now[channel], limits):
             message.status, message.sent_at, message.lease_until = "bundled", now, None
-            summary = {
-                c.key: getattr(message, c.key)
-                for c in OutboxMessage.__table__.columns
-                if c.key != "id"
-            }
-            summary.update(
+            summary = _fresh_copy(
+                message,
+                now,
                 idempotency_key=throttle.summary_key(
                     message.user_id, message.contact_method_id, start
                 ),
-                status="pending",
                 deliver_after=end,
-                attempts=0,
-                claimed_by=None,
-                lease_until=None,
-                fence=0,
-                sent_at=None,
                 ticket_id=None,
                 escalation_id=None,
-                created_at=now,
             )
             insert_new(session, OutboxMessage, [summary], "idempotency_key")
             return None
@@ -175,27 +165,32 @@ def _next_method(session: Session, failed: OutboxMessage, now: datetime) -> None
     inbox, which cannot fail."""
     if failed.user_id is None or failed.kind == INBOX:
         return
-    methods = session.execute(
-        select(ContactMethod.id, ContactMethod.kind, ContactMethod.target)
-        .join(NotificationRule, NotificationRule.contact_method_id == ContactMethod.id)
-        .where(ContactMethod.user_id == failed.user_id)
-        .order_by(NotificationRule.delay_seconds, ContactMethod.id)
-    ).all()
-    ids = [m[0] for m in methods]
+    methods = reach_by(session, failed.user_id)
+    ids = [method_id for method_id, *_ in methods]
     later = (
         ids[ids.index(failed.contact_method_id) + 1 :] if failed.contact_method_id in ids else []
     )
     method_id, kind, target = next(
         ((m[0], m[1], m[2]) for m in methods if m[0] in later), (None, INBOX, str(failed.user_id))
     )
-    row = {c.key: getattr(failed, c.key) for c in OutboxMessage.__table__.columns if c.key != "id"}
-    row.update(
+    row = _fresh_copy(
+        failed,
+        now,
         idempotency_key=f"{failed.idempotency_key}.next",
         contact_method_id=method_id,
         kind=kind,
         target=target,
-        status="pending",
         deliver_after=now,
+        body=f"{failed.body}\n(sent here because {failed.kind} failed: {failed.last_error})",
+    )
+    insert_new(session, OutboxMessage, [row], "idempotency_key")
+
+
+def _fresh_copy(message: OutboxMessage, now: datetime, **changes: Any) -> dict[str, Any]:
+    """A new, unclaimed, undelivered outbox row like `message`, with `changes`."""
+    row = {c.key: getattr(message, c.key) for c in OutboxMessage.__table__.columns if c.key != "id"}
+    row.update(
+        status="pending",
         attempts=0,
         claimed_by=None,
         lease_until=None,
@@ -203,6 +198,6 @@ def _next_method(session: Session, failed: OutboxMessage, now: datetime) -> None
         last_error=None,
         sent_at=None,
         created_at=now,
-        body=f"{failed.body}\n(sent here because {failed.kind} failed: {failed.last_error})",
     )
-    insert_new(session, OutboxMessage, [row], "idempotency_key")
+    row.update(changes)
+    return row
