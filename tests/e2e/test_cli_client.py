@@ -6,6 +6,7 @@ so everything it does is recorded as done via "cli".
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -336,3 +337,57 @@ def test_an_unreachable_server_exits_2() -> None:
 
     assert result.exit_code == 2
     assert "Cannot reach Fireline" in result.stderr
+
+
+# -- on call and paging -------------------------------------------------------------------------
+
+
+def test_escalation_create_and_oncall_now_and_ack(cli: Cli, tmp_path: Path) -> None:
+    schedule = {
+        "slug": "squad",
+        "name": "Squad",
+        "timezone": "UTC",
+        "layers": [
+            {
+                "name": "primary",
+                "members": ["ada", "grace"],
+                "start": "2026-11-23T00:00:00Z",
+                "unit": "days",
+            }
+        ],
+    }
+    created = httpx.post(
+        cli.url + "/api/v1/schedules",
+        json=schedule,
+        headers={"Authorization": f"Bearer {cli.world.tokens['admin']}"},
+    )
+    assert created.status_code == 201, created.text
+    policy = tmp_path / "policy.json"
+    policy.write_text(
+        json.dumps(
+            {
+                "slug": "hail",
+                "name": "Hail",
+                "teams": ["hail"],
+                "steps": [{"targets": [{"kind": "schedule", "name": "squad"}], "delay_minutes": 5}],
+            }
+        )
+    )
+
+    made = flat(ok(cli("escalation", "create", str(policy))))
+    listed = flat(ok(cli("escalation", "list")))
+    now = flat(ok(cli("oncall", "now", "--at", "2026-11-24T12:00:00+00:00")))
+    ticket = new_ticket_id(
+        ok(cli("ticket", "new", "--team", "hail", "--title", "Cost spike", "cost_usd_per_hour=200"))
+    )
+    acked = flat(ok(cli("ticket", "ack", str(ticket), user="ada")))
+    again = cli("ticket", "ack", str(ticket), user="ada")
+
+    assert "hail: Hail (teams: hail; repeat 0)" in made
+    assert "1. schedule:squad, then 5 min" in listed
+    assert "│ squad │ grace │" in now and "grace's turn since" in now
+    assert acked == f"#{ticket}: escalation acknowledged by ada"
+    assert again.exit_code == 1 and "acknowledged" in flat(again.output)
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    assert cli("escalation", "create", str(broken)).exit_code == 2

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from fireline.cli import incidents, oncall, policy, tickets
+from fireline.cli import escalation, incidents, oncall, policy, tickets
 from fireline.settings import Settings
 
 app = typer.Typer(help="Fireline: your written incident process, executable.", no_args_is_help=True)
@@ -16,6 +16,7 @@ app.add_typer(policy.app, name="policy")
 app.add_typer(tickets.app, name="ticket")
 app.add_typer(incidents.app, name="incident")
 app.add_typer(oncall.app, name="oncall")
+app.add_typer(escalation.app, name="escalation")
 app.add_typer(db_app, name="db")
 app.command("init")(policy.init)
 out = Console()

@@ -176,3 +176,10 @@ def declare(
         f"declared incident #{incident['id']} ({incident['severity']}, "
         f"{incident['status']}) from ticket #{ticket}"
     )
+
+
+@app.command()
+def ack(ticket: int) -> None:
+    """Acknowledge the page: escalation stops."""
+    found = request("POST", f"/api/v1/tickets/{ticket}/acknowledge")
+    out.print(f"#{ticket}: escalation {found['state']} by {found['acknowledged_by']}", markup=False)
