@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cache
 from zoneinfo import ZoneInfo
 
 import holidays
+from dst_transitions import FIRST, LAST, transitions
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -33,31 +33,9 @@ ZONES = [
     "America/Sao_Paulo",  # no DST since 2019
     "UTC",
 ]
-FIRST = datetime(2025, 1, 1, tzinfo=UTC)
-LAST = datetime(2030, 12, 31, tzinfo=UTC)
 TICK = timedelta(microseconds=1)
 
 PROPERTY = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-@cache
-def transitions(zone_name: str) -> tuple[datetime, ...]:
-    """UTC instants in 2025-2030 at which the zone's offset changes."""
-    zone = ZoneInfo(zone_name)
-    found: list[datetime] = []
-    day = FIRST
-    while day < LAST:
-        low, high = day, day + timedelta(days=1)
-        if low.astimezone(zone).utcoffset() != high.astimezone(zone).utcoffset():
-            while high - low > timedelta(seconds=1):
-                mid = low + (high - low) / 2
-                if mid.astimezone(zone).utcoffset() == low.astimezone(zone).utcoffset():
-                    low = mid
-                else:
-                    high = mid
-            found.append(high.replace(microsecond=0))
-        day += timedelta(days=1)
-    return tuple(found)
 
 
 @dataclass(frozen=True)
