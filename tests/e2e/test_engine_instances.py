@@ -196,8 +196,9 @@ def test_ten_thousand_pages_survive_three_crashes_each_delivered_and_entered_onc
     assert len(keys) == len(set(keys)) == PAGES  # entered the outbox exactly once
     assert set(receiver.keys) == set(keys)  # every page arrived
     duplicates = sum(receiver.keys.values()) - len(receiver.keys)
-    # A crash can repeat only the one delivery it had in flight, within the claims it held.
-    assert duplicates <= 3 <= 3 * BATCH
+    # A crash repeats at most the batch it had claimed: pages sent but not yet recorded are
+    # sent again by whoever takes the claims over after the lease (the documented duplicate).
+    assert duplicates <= 3 * BATCH
     assert undone == 0  # no claim is still held: the dead workers' leases were taken over
 
 
