@@ -10,13 +10,12 @@ import argparse
 import os
 import subprocess
 import sys
-import threading
 import time
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from machine import describe
+from receiver import webhook_receiver
 from sqlalchemy import func, select
 from tickets import postgres_url
 
@@ -30,36 +29,13 @@ from fireline.store.db import Database
 from fireline.store.migrate import upgrade
 
 
-class Receiver(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        self.count = 0
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers["Content-Length"]))
-                outer.count += 1
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *_: object) -> None:
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pages", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     print(describe())
-    receiver = Receiver()
-    threading.Thread(target=receiver.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
-    with postgres_url() as database:
+    with postgres_url() as database, webhook_receiver() as (url, received):
         upgrade(database)
         db = Database(database)
         clock = SystemClock()
@@ -121,7 +97,7 @@ def main() -> None:
     print(
         f"postgresql: {args.pages:,} webhook deliveries by {args.workers} workers in "
         f"{elapsed:.1f} s: {args.pages / elapsed:,.0f} notifications/s "
-        f"(receiver counted {receiver.count:,})"
+        f"(receiver counted {received.value:,})"
     )
 
 

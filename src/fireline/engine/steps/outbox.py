@@ -6,15 +6,17 @@ back and one summary per window says how many."""
 from __future__ import annotations
 
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from itertools import repeat
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from fireline.clock.now import Clock
 from fireline.engine import throttle
-from fireline.engine.lease import claim, hold_many
+from fireline.engine.lease import Claim, claim, hold_many
 from fireline.notify.channels.delivery import Delivery, DeliveryFailed
 from fireline.notify.channels.registry import Channels
 from fireline.notify.models import OutboxMessage
@@ -27,13 +29,15 @@ from fireline.tickets.service import page_facts
 MAX_ATTEMPTS = 5
 BACK_OFF = (10, 30, 90, 270)
 
+Channel = tuple[int | None, int | None]  # (person, contact method): what storm limits count
+
 
 def run(
     db: Database, clock: Clock, instance: str, lease: timedelta, batch: int, channels: Channels
 ) -> int:
-    """Deliver one claimed batch: prepare it in one transaction, send each page, then record
-    the outcomes in one transaction. A crash between sending and recording can repeat, at most,
-    the pages of the batch it held (the documented duplicate)."""
+    """Deliver one claimed batch: prepare it in one transaction, send its pages concurrently,
+    then record the outcomes in one transaction. A crash between sending and recording can
+    repeat, at most, the pages of the batch it held (the documented duplicate)."""
     now = clock.now()
     ready = and_(OutboxMessage.status == "pending", OutboxMessage.deliver_after <= now)
     claims = claim(
@@ -43,32 +47,79 @@ def run(
         return 0
     deliveries: list[Delivery] = []
     with db.transaction() as session:
-        sent_now: Counter[tuple[int | None, int | None]] = Counter()
-        for message in hold_many(session, OutboxMessage, claims, instance):
-            delivery = _prepare(session, message, now, sent_now)
+        messages = hold_many(session, OutboxMessage, claims, instance)
+        limits = _limits(session, messages)
+        sent_before = _sent_before(session, messages, limits, now)
+        sent_now: Counter[Channel] = Counter()
+        for message in messages:
+            delivery = _prepare(session, message, now, limits[message.id], sent_now, sent_before)
             if delivery is not None:
                 deliveries.append(delivery)
-    outcomes: dict[int, DeliveryFailed | None] = {}
-    for delivery in deliveries:
-        try:
-            channels.send(delivery)
-            outcomes[delivery.id] = None
-        except DeliveryFailed as failure:
-            outcomes[delivery.id] = failure
+    sent = _SENDERS.map(_send, repeat(channels), deliveries)
+    outcomes = {delivery.id: outcome for delivery, outcome in zip(deliveries, sent, strict=True)}
     if not outcomes:
         return 0
     with db.transaction() as session:
         # Rows taken over after our lease are left out: their new holder records them.
-        held = hold_many(session, OutboxMessage, [c for c in claims if c.id in outcomes], instance)
-        for message in held:
-            _record(session, message, outcomes[message.id], clock.now())
-    return len(held)
+        recorded_at = clock.now()
+        delivered = [c for c in claims if c.id in outcomes and outcomes[c.id] is None]
+        _record_sent(session, delivered, instance, recorded_at)
+        failed = [c for c in claims if outcomes.get(c.id) is not None]
+        for message in hold_many(session, OutboxMessage, failed, instance):
+            _record(session, message, outcomes[message.id], recorded_at)
+    return len(outcomes)
 
 
-def _limits(session: Session, message: OutboxMessage) -> PageLimits:
-    if message.ticket_id is None:
-        return PageLimits()
-    return page_facts(session, message.ticket_id).judged.policy.page_limits
+# Sends are I/O-bound: a batch goes out over a few connections at once, so one slow
+# receiver does not hold the rest of the batch back.
+_SENDERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fireline-send")
+
+
+def _send(channels: Channels, delivery: Delivery) -> DeliveryFailed | None:
+    try:
+        channels.send(delivery)
+    except DeliveryFailed as failure:
+        return failure
+    return None
+
+
+def _limits(session: Session, messages: list[OutboxMessage]) -> dict[int, PageLimits]:
+    """Each page's storm limits: those of its ticket's policy, looked up once per ticket."""
+    by_ticket: dict[int, PageLimits] = {}
+    for ticket_id in {m.ticket_id for m in messages if m.ticket_id is not None}:
+        by_ticket[ticket_id] = page_facts(session, ticket_id).judged.policy.page_limits
+    return {m.id: PageLimits() if m.ticket_id is None else by_ticket[m.ticket_id] for m in messages}
+
+
+def _channel(message: OutboxMessage) -> Channel:
+    return message.user_id, message.contact_method_id
+
+
+def _sent_before(
+    session: Session, messages: list[OutboxMessage], limits: dict[int, PageLimits], now: datetime
+) -> dict[tuple[Channel, datetime], int]:
+    """Pages already sent in the current window, per channel: one query per window length."""
+    people_by_start: dict[datetime, set[int | None]] = {}
+    for message in messages:
+        start, _ = throttle.window_of(now, limits[message.id])
+        people_by_start.setdefault(start, set()).add(message.user_id)
+    counted: dict[tuple[Channel, datetime], int] = {}
+    for start, people in people_by_start.items():
+        rows = session.execute(
+            select(OutboxMessage.user_id, OutboxMessage.contact_method_id, func.count())
+            .where(
+                or_(
+                    OutboxMessage.user_id.in_(people - {None}),
+                    OutboxMessage.user_id.is_(None) if None in people else false(),
+                ),
+                OutboxMessage.status == "sent",
+                OutboxMessage.sent_at >= start,
+            )
+            .group_by(OutboxMessage.user_id, OutboxMessage.contact_method_id)
+        )
+        for user_id, method_id, count in rows:
+            counted[(user_id, method_id), start] = count
+    return counted
 
 
 def _same_channel(message: OutboxMessage) -> Any:
@@ -84,12 +135,14 @@ def _prepare(
     session: Session,
     message: OutboxMessage,
     now: datetime,
-    sent_now: Counter[tuple[int | None, int | None]],
+    limits: PageLimits,
+    sent_now: Counter[Channel],
+    sent_before: dict[tuple[Channel, datetime], int],
 ) -> Delivery | None:
     """The delivery to make, or None when the page is held back and bundled instead.
-    `sent_now` counts what this batch is about to send, per person and method."""
-    limits = _limits(session, message)
-    channel = (message.user_id, message.contact_method_id)
+    `sent_before` counts what was sent earlier in the window, `sent_now` what this batch is
+    about to send, per person and method."""
+    channel = _channel(message)
     if message.idempotency_key.startswith(throttle.BUNDLE):
         opened = throttle.summary_window(message.idempotency_key)
         subjects = list(
@@ -105,19 +158,7 @@ def _prepare(
         message.subject, message.body = throttle.summary_text(subjects)
     else:
         start, end = throttle.window_of(now, limits)
-        sent = (
-            session.scalar(
-                select(func.count())
-                .select_from(OutboxMessage)
-                .where(
-                    _same_channel(message),
-                    OutboxMessage.status == "sent",
-                    OutboxMessage.sent_at >= start,
-                )
-            )
-            or 0
-        )
-        if throttle.over_limit(sent + sent_now[channel], limits):
+        if throttle.over_limit(sent_before.get((channel, start), 0) + sent_now[channel], limits):
             message.status, message.sent_at, message.lease_until = "bundled", now, None
             summary = _fresh_copy(
                 message,
@@ -141,6 +182,29 @@ def _prepare(
         message.body,
         message.user_id,
         message.ticket_id,
+    )
+
+
+def _record_sent(session: Session, delivered: list[Claim], instance: str, now: datetime) -> None:
+    """Mark delivered pages sent in one statement, each only if our claim on it still holds."""
+    if not delivered:
+        return
+    # Core executemany on the connection: an ORM bulk update would load and track the rows.
+    session.connection().execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == bindparam("claimed_id"),
+            OutboxMessage.fence == bindparam("claimed_fence"),
+            OutboxMessage.claimed_by == instance,
+        )
+        .values(
+            status="sent",
+            sent_at=now,
+            attempts=OutboxMessage.attempts + 1,
+            lease_until=None,
+            last_error=None,
+        ),
+        [{"claimed_id": c.id, "claimed_fence": c.fence} for c in delivered],
     )
 
 

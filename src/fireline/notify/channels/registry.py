@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import httpx
+import urllib3
 
 from fireline.clock.now import Clock
 from fireline.notify.channels import apprise_channel, inbox, smtp, webhook
@@ -22,7 +22,7 @@ class Channels:
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_sender: str = "fireline@localhost"
-    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=10))
+    http: urllib3.PoolManager = field(default_factory=webhook.connection_pool)
 
     def send(self, delivery: Delivery) -> None:
         if delivery.kind == "inbox":
