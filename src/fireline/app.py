@@ -19,6 +19,7 @@ from fireline.clock.now import Clock, SystemClock
 from fireline.engine.cycle import Engine, last_cycle
 from fireline.escalation.api import router as escalation_router
 from fireline.incidents.api import router as incidents_router
+from fireline.intake.api import router as intake_router
 from fireline.notify.api import router as notify_router
 from fireline.notify.channels.registry import Channels
 from fireline.oncall.api import router as oncall_router
@@ -30,9 +31,10 @@ from fireline.web.pages import router as pages_router
 
 
 class RedactTokens(logging.Filter):
-    """Keep tokens that had to travel in a URL (calendar feeds) out of the access log."""
+    """Keep secrets that had to travel in a URL (calendar feed tokens, Sentry hook keys) out of
+    the access log."""
 
-    _TOKEN = re.compile(r"(token=)[^&\s\"]+")
+    _TOKEN = re.compile(r"(token=|/alerts/sentry/)[^&\s\"/?]+")
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.args:
@@ -121,6 +123,7 @@ def create_app(
         oncall_router,
         escalation_router,
         notify_router,
+        intake_router,
         pages_router,
     ):
         app.include_router(router)

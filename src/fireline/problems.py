@@ -31,6 +31,8 @@ def problem(
         **extensions,
     }
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 503 and "retry_after" in extensions:
+        headers = {"Retry-After": str(extensions["retry_after"])}
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 

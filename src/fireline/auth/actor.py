@@ -24,6 +24,7 @@ class Via(StrEnum):
     web = "web"
     engine = "engine"
     demo = "demo"
+    integration = "integration"
 
 
 @dataclass(frozen=True, slots=True)

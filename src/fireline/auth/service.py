@@ -35,7 +35,7 @@ def verify_password(password: str, stored: str | None) -> bool:
     return hmac.compare_digest(candidate.hex(), digest)
 
 
-def _token_digest(token: str) -> str:
+def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -87,7 +87,7 @@ def issue_token(session: Session, clock: Clock, user: User, name: str) -> Issued
         user_id=user.id,
         name=name,
         prefix=token[:10],
-        token_sha256=_token_digest(token),
+        token_sha256=token_digest(token),
         created_at=clock.now(),
     )
     session.add(row)
@@ -107,7 +107,7 @@ def authenticate(db: Database, token: str, via: Via = Via.api) -> Actor:
         found = session.execute(
             select(User, ApiToken.revoked_at)
             .join(ApiToken, ApiToken.user_id == User.id)
-            .where(ApiToken.token_sha256 == _token_digest(token))
+            .where(ApiToken.token_sha256 == token_digest(token))
         ).one_or_none()
         if found is None or found.revoked_at is not None:
             raise Unauthorized("unknown or revoked API token")

@@ -30,6 +30,7 @@ from fireline.orgs.models import Team
 from fireline.policy.schema import TECH_LEAD, Level, Paging, Policy
 from fireline.store.db import Database
 from fireline.timeline.service import record
+from fireline.triage.route import owner_of
 
 STEP = "escalation.step"
 
@@ -366,14 +367,8 @@ class Resolved:
 
 
 def _owning_lead(policy: Policy, service: str | None) -> tuple[str | None, str]:
-    teams = {team.name: team for team in policy.ownership.teams}
-    owner = next((s.team for s in policy.ownership.services if s.service == service), None)
-    if owner is None and policy.ownership.catch_all is not None:
-        owner = policy.ownership.catch_all
-        return teams[owner].tech_lead, f"catch-all team {owner}'s tech lead"
-    if owner is None:
-        return None, f"nobody owns service {service!r} and there is no catch-all team"
-    return teams[owner].tech_lead, f"tech lead of {owner}, which owns {service}"
+    owner = owner_of(policy, service)
+    return owner.tech_lead, owner.why
 
 
 def resolve_targets(

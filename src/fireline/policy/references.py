@@ -225,3 +225,31 @@ def _problems(policy: Policy) -> Iterator[Problem]:
                 )
         if category.level is not None and category.level not in levels:
             yield ("impact_categories", index, "level"), _unknown(category.level, levels, "level")
+
+    yield from _alert_problems(policy)
+
+
+FINGERPRINT_FIELDS = ("service", "title", "source", "severity", "labels")
+
+
+def _alert_problems(policy: Policy) -> Iterator[Problem]:
+    alerts = policy.alerts
+    for index, name in enumerate(alerts.fingerprint):
+        if name not in FINGERPRINT_FIELDS and not name.startswith("labels."):
+            yield (
+                ("alerts", "fingerprint", index),
+                _unknown(name, [*FINGERPRINT_FIELDS, "labels.NAME"], "alert field"),
+            )
+    levels = [level.name for level in policy.levels]
+    for severity, level in alerts.levels_by_severity.items():
+        if level not in levels:
+            yield ("alerts", "levels_by_severity", severity), _unknown(level, levels, "level")
+    states = {state.name: state for state in policy.workflows.ticket.states}
+    if alerts.on_resolved == "resolve" and alerts.resolve_to is None:
+        yield ("alerts", "resolve_to"), "on_resolved: resolve needs resolve_to, a closed state"
+    if alerts.resolve_to is not None:
+        state = states.get(alerts.resolve_to)
+        if state is None:
+            yield ("alerts", "resolve_to"), _unknown(alerts.resolve_to, states, "ticket state")
+        elif state.open:
+            yield ("alerts", "resolve_to"), f"{state.name!r} is an open state; name a closed one"

@@ -328,6 +328,38 @@ class PageLimits(Strict):
     window_minutes: int = Field(default=15, ge=1)
 
 
+class Grouping(Strict):
+    """In a storm, `alerts` new alerts of one service within `seconds` join one ticket."""
+
+    alerts: int = Field(ge=2)
+    seconds: int = Field(ge=1)
+
+
+class AlertHandling(Strict):
+    """What alert intake does with this team's alerts."""
+
+    labels: list[str] = Field(
+        default_factory=list, description="labels put on every ticket opened from an alert"
+    )
+    fingerprint: list[str] = Field(
+        default_factory=lambda: ["service", "title", "labels"],
+        description="what identifies an alert whose source sends no key of its own: "
+        "service, title, source, severity, labels, or labels.NAME",
+    )
+    on_resolved: Literal["resolve", "annotate"] = Field(
+        default="annotate",
+        description="when the source says the alert resolved: move the ticket to "
+        "`resolve_to`, or only comment on it",
+    )
+    resolve_to: str | None = Field(default=None, description="a closed ticket state")
+    levels_by_severity: dict[str, str] = Field(
+        default_factory=dict,
+        description="the level of an alert no rule classifies, by its source's severity "
+        "(PagerDuty's critical/error/warning/info, an Alertmanager `severity` label)",
+    )
+    grouping: Grouping | None = None
+
+
 class Policy(Strict):
     fireline: Literal[1] = Field(description="policy language version")
     name: Name
@@ -348,6 +380,7 @@ class Policy(Strict):
     ownership: Ownership = Ownership()
     impact_categories: list[ImpactCategory] = Field(default_factory=list)
     page_limits: PageLimits = PageLimits()
+    alerts: AlertHandling = AlertHandling()
 
     def level(self, name: str) -> Level:
         """The level called `name`; `UnknownLevel` lists the levels there are."""

@@ -4,6 +4,7 @@ from fireline.auth.models import ApiToken, User
 from fireline.engine.models import EngineInstance
 from fireline.escalation.models import Escalation, EscalationPolicyRow, StepRow, Timer
 from fireline.incidents.models import Incident, IncidentMember, RoleAssignment
+from fireline.intake.models import AlertRow, Integration, SilenceRow
 from fireline.notify.models import ContactMethod, InboxMessage, NotificationRule, OutboxMessage
 from fireline.oncall.models import AbsenceRow, LayerRow, OverrideRow, ScheduleRow
 from fireline.orgs.models import Organisation, PolicyVersion, Team
@@ -13,6 +14,7 @@ from fireline.timeline.models import Event
 
 __all__ = [
     "AbsenceRow",
+    "AlertRow",
     "ApiToken",
     "Base",
     "Comment",
@@ -24,6 +26,7 @@ __all__ = [
     "InboxMessage",
     "Incident",
     "IncidentMember",
+    "Integration",
     "LayerRow",
     "Link",
     "NotificationRule",
@@ -34,6 +37,7 @@ __all__ = [
     "PriorityChange",
     "RoleAssignment",
     "ScheduleRow",
+    "SilenceRow",
     "StepRow",
     "Team",
     "Ticket",

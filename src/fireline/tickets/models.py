@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fireline.store.base import Base
@@ -15,6 +15,15 @@ class Ticket(Base):
     __table_args__ = (
         Index("ix_tickets_team_open_priority", "team_id", "is_open", "priority"),
         Index("ix_tickets_org_created", "org_id", "created_at"),
+        # One open ticket per alert fingerprint, also under concurrent first triggers.
+        Index(
+            "uq_tickets_open_fingerprint",
+            "org_id",
+            "fingerprint",
+            unique=True,
+            sqlite_where=text("is_open AND fingerprint IS NOT NULL"),
+            postgresql_where=text("is_open AND fingerprint IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -44,6 +53,9 @@ class Ticket(Base):
     responded_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     paused_at: Mapped[datetime | None]
+    fingerprint: Mapped[str | None] = mapped_column(String(300))
+    alert_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_alert_at: Mapped[datetime | None]
 
 
 class Comment(Base):

@@ -62,8 +62,11 @@ def _set_due_bys(ticket: Ticket, judged: PolicyInForce, start: datetime) -> None
         setattr(ticket, name, value)
 
 
-def _choose_priority(judged: PolicyInForce, new: NewTicket) -> tuple[str | None, str, str | None]:
-    """(level, source, rule): a person's choice, else a label naming a level, else the rules."""
+def _choose_priority(
+    judged: PolicyInForce, new: NewTicket, triage: Triage | None = None
+) -> tuple[str | None, str, str | None]:
+    """(level, source, rule): a person's choice, else a label naming a level, else the rules,
+    else the issue type's level, else the alert's severity, else the policy's default."""
     policy = judged.policy
     if new.priority is not None:
         try:
@@ -81,8 +84,12 @@ def _choose_priority(judged: PolicyInForce, new: NewTicket) -> tuple[str | None,
         for issue_type in policy.issue_types:
             if issue_type.name == new.type and issue_type.default_level is not None:
                 return issue_type.default_level, "type", None
+    if triage is not None and triage.severity_level is not None:
+        return triage.severity_level, "severity", None
     if policy.classification.default_level is not None:
         return policy.classification.default_level, "default", None
+    if triage is not None and triage.untriaged_ok:
+        return None, "untriaged", None
     raise Invalid(
         "priority",
         "the policy needs a priority: give one, or signals or labels that match a rule",
@@ -117,31 +124,8 @@ def open_tickets(
 ) -> list[TicketView]:
     """Open several tickets in one transaction, all or none: one commit for a burst of alerts."""
     actor.require(Role.responder)
-    now = clock.now()
     with db.transaction() as session:
-        judges: dict[str, tuple[Team, PolicyInForce]] = {}
-        opened: list[_Opened] = []
-        for index, new in enumerate(batch):
-            try:
-                if new.team not in judges:
-                    judges[new.team] = _team_and_policy(session, actor, new.team)
-                opened.append(_build(session, actor, now, *judges[new.team], new))
-            except Invalid as error:
-                if len(batch) == 1:
-                    raise
-                raise Invalid(f"{index}.{error.field}", error.detail) from None
-        # Core-level bulk insert: one statement for the burst, ids back in parameter order.
-        ids = session.scalars(_INSERT_TICKETS, [item.row for item in opened]).all()
-        events: list[dict[str, Any]] = []
-        for item, ticket_id in zip(opened, ids, strict=True):
-            item.row["id"] = ticket_id
-            events.extend(_opening_events(actor, now, item))
-            for url in item.new.links:
-                session.add(Link(ticket_id=ticket_id, url=url, title="", created_at=now))
-        record_rows(session, events)
-        for item in opened:
-            _start_paging(session, actor, now, item)
-        session.flush()
+        opened = open_in(session, actor, clock.now(), batch)
         handles = {actor.user_id: actor.handle} if actor.user_id is not None else {}
         handles |= _handles(session, [item.row["assignee_id"] for item in opened])
         views = []
@@ -151,11 +135,60 @@ def open_tickets(
         return views
 
 
+def open_in(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    batch: Sequence[NewTicket],
+    extra: Sequence[dict[str, Any]] | None = None,
+    triage: Sequence[Triage] | None = None,
+) -> list[Opened]:
+    """Open tickets in the caller's transaction; `extra` adds columns per ticket (intake's
+    fingerprint). Paging starts with them."""
+    judges: dict[str, tuple[Team, PolicyInForce]] = {}
+    opened: list[Opened] = []
+    for index, new in enumerate(batch):
+        try:
+            if new.team not in judges:
+                judges[new.team] = _team_and_policy(session, actor, new.team)
+            how = triage[index] if triage is not None else None
+            opened.append(_build(session, actor, now, *judges[new.team], new, how))
+        except Invalid as error:
+            if len(batch) == 1:
+                raise
+            raise Invalid(f"{index}.{error.field}", error.detail) from None
+    for item, columns in zip(opened, extra or [{}] * len(opened), strict=True):
+        item.row.update(columns)
+    # Core-level bulk insert: one statement for the burst, ids back in parameter order.
+    ids = session.scalars(_INSERT_TICKETS, [item.row for item in opened]).all()
+    events: list[dict[str, Any]] = []
+    for item, ticket_id in zip(opened, ids, strict=True):
+        item.row["id"] = ticket_id
+        events.extend(_opening_events(actor, now, item))
+        for url in item.new.links:
+            session.add(Link(ticket_id=ticket_id, url=url, title="", created_at=now))
+    record_rows(session, events)
+    for item in opened:
+        _start_paging(session, actor, now, item)
+    session.flush()
+    return opened
+
+
 _INSERT_TICKETS = insert(Ticket).returning(Ticket.id, sort_by_parameter_order=True)
 
 
 @dataclass(frozen=True, slots=True)
-class _Opened:
+class Triage:
+    """How intake wants a ticket judged beyond the policy's rules: the level its source's
+    severity maps to, and whether an alert nothing classifies may open untriaged rather
+    than be refused (an alert is never dropped)."""
+
+    severity_level: str | None = None
+    untriaged_ok: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
     row: dict[str, Any]
     judged: PolicyInForce
     team_slug: str
@@ -163,7 +196,7 @@ class _Opened:
     escalation_policy_id: int | None
 
 
-def _start_paging(session: Session, actor: Actor, now: datetime, item: _Opened) -> None:
+def _start_paging(session: Session, actor: Actor, now: datetime, item: Opened) -> None:
     """An open ticket with a priority pages by its team's escalation policy, if it has one."""
     row = item.row
     if item.escalation_policy_id is None or row["priority"] is None or not row["is_open"]:
@@ -186,9 +219,10 @@ def _build(
     team: Team,
     judged: PolicyInForce,
     new: NewTicket,
-) -> _Opened:
+    triage: Triage | None = None,
+) -> Opened:
     _check_type(judged, new.type)
-    priority, source, rule = _choose_priority(judged, new)
+    priority, source, rule = _choose_priority(judged, new, triage)
     try:
         state = workflow.initial_state(judged.policy.workflows.ticket, new.status)
     except workflow.UnknownState as error:
@@ -223,10 +257,10 @@ def _build(
         "paused_at": now if state.stops_clock else None,
         **_due_fields(judged, priority, now),
     }
-    return _Opened(row, judged, team.slug, new, team.escalation_policy_id)
+    return Opened(row, judged, team.slug, new, team.escalation_policy_id)
 
 
-def _opening_events(actor: Actor, now: datetime, item: _Opened) -> list[dict[str, Any]]:
+def _opening_events(actor: Actor, now: datetime, item: Opened) -> list[dict[str, Any]]:
     row = item.row
     rule, source = row["classification_rule"], row["priority_source"]
     why = f"by rule {rule!r}" if rule else f"({source})"
@@ -607,50 +641,56 @@ def move_ticket(
 ) -> TicketView:
     """Move through the ticket workflow; closed states stop the clocks, stop-states pause them."""
     actor.require(Role.responder)
-    now = clock.now()
     with db.transaction() as session:
         ticket = _load(session, actor, ticket_id, lock=True)
-        judged = _current_policy(session, ticket)
-        flow = judged.policy.workflows.ticket
-        try:
-            target = workflow.check_move(flow, ticket.status, to)
-        except workflow.UnknownState as error:
-            raise Invalid("to", str(error), known=error.known) from None
-        previous = workflow.state(flow, ticket.status)
-        if previous.stops_clock and not target.stops_clock and ticket.paused_at is not None:
-            _resume_clocks(ticket, judged, now)
-        if target.stops_clock and not previous.stops_clock:
-            ticket.paused_at = now
-        if ticket.responded_at is None:
-            ticket.responded_at = now
-        if previous.open and not target.open:
-            escalation.stop(session, actor, now, ticket.id)
-        elif target.open and not previous.open and ticket.priority is not None:
-            escalation.restart(
-                session,
-                actor,
-                now,
-                ticket.id,
-                judged.policy.level(ticket.priority),
-                judged.calendar,
-            )
-        ticket.is_open = target.open
-        ticket.resolved_at = None if target.open else now
-        ticket.status = target.name
-        ticket.updated_at = now
-        record(
+        move_in(session, actor, clock.now(), ticket, to, note)
+        session.flush()
+        return view_ticket(session, ticket)
+
+
+def move_in(
+    session: Session, actor: Actor, now: datetime, ticket: Ticket, to: str, note: str = ""
+) -> None:
+    """Move a locked ticket, in the caller's transaction."""
+    judged = _current_policy(session, ticket)
+    flow = judged.policy.workflows.ticket
+    try:
+        target = workflow.check_move(flow, ticket.status, to)
+    except workflow.UnknownState as error:
+        raise Invalid("to", str(error), known=error.known) from None
+    previous = workflow.state(flow, ticket.status)
+    if previous.stops_clock and not target.stops_clock and ticket.paused_at is not None:
+        _resume_clocks(ticket, judged, now)
+    if target.stops_clock and not previous.stops_clock:
+        ticket.paused_at = now
+    if ticket.responded_at is None:
+        ticket.responded_at = now
+    if previous.open and not target.open:
+        escalation.stop(session, actor, now, ticket.id)
+    elif target.open and not previous.open and ticket.priority is not None:
+        escalation.restart(
             session,
             actor,
             now,
-            "ticket.moved",
-            f"{previous.name} → {target.name}" + (f": {note}" if note else ""),
-            ticket_id=ticket.id,
-            source=previous.name,
-            target=target.name,
-            note=note,
+            ticket.id,
+            judged.policy.level(ticket.priority),
+            judged.calendar,
         )
-        session.flush()
-        return view_ticket(session, ticket)
+    ticket.is_open = target.open
+    ticket.resolved_at = None if target.open else now
+    ticket.status = target.name
+    ticket.updated_at = now
+    record(
+        session,
+        actor,
+        now,
+        "ticket.moved",
+        f"{previous.name} → {target.name}" + (f": {note}" if note else ""),
+        ticket_id=ticket.id,
+        source=previous.name,
+        target=target.name,
+        note=note,
+    )
 
 
 def _resume_clocks(ticket: Ticket, judged: PolicyInForce, now: datetime) -> None:
@@ -670,13 +710,17 @@ def _resume_clocks(ticket: Ticket, judged: PolicyInForce, now: datetime) -> None
 def acknowledge(db: Database, clock: Clock, actor: Actor, ticket_id: int) -> EscalationView:
     """Acknowledge a page: the escalation stops, and the ticket counts as responded to."""
     actor.require(Role.responder)
-    now = clock.now()
     with db.transaction() as session:
         ticket = _load(session, actor, ticket_id, lock=True)
-        if ticket.responded_at is None:
-            ticket.responded_at = now
-        ticket.updated_at = now
-        return escalation.acknowledge(session, actor, now, ticket.id)
+        return acknowledge_in(session, actor, clock.now(), ticket)
+
+
+def acknowledge_in(session: Session, actor: Actor, now: datetime, ticket: Ticket) -> EscalationView:
+    """Acknowledge a locked ticket's page, in the caller's transaction."""
+    if ticket.responded_at is None:
+        ticket.responded_at = now
+    ticket.updated_at = now
+    return escalation.acknowledge(session, actor, now, ticket.id)
 
 
 def assign_ticket(

@@ -1,0 +1,1 @@
+"""Alert intake: payloads from monitoring tools become tickets, deduplicated and routed."""

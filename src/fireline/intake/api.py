@@ -1,0 +1,203 @@
+"""HTTP: alert intake endpoints, integrations and silences.
+
+Intake answers 2xx only after the alerts are committed; a database outage answers 503 with
+Retry-After, which Alertmanager and PagerDuty senders honour by retrying.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import replace
+from typing import Any
+
+from fastapi import APIRouter, Request, status
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from starlette.concurrency import run_in_threadpool
+
+from fireline.context import DB, ActorDep, ClockDep
+from fireline.errors import FirelineError, Invalid, Unauthorized
+from fireline.intake import service
+from fireline.intake.alert import IncomingAlert, PayloadInvalid
+from fireline.intake.schemas import (
+    Accepted,
+    IntegrationCreated,
+    IntegrationView,
+    NewIntegration,
+    NewSilence,
+    SilenceView,
+)
+from fireline.intake.sources import alertmanager, generic, pagerduty, sentry
+
+router = APIRouter(tags=["alert intake"])
+
+MAX_BODY = 1024 * 1024  # bytes; PagerDuty's own limit is 512 KB per event
+RETRY_AFTER_SECONDS = 5
+
+
+class BodyTooLarge(FirelineError):
+    status = 413
+    title = "Body too large"
+
+
+class MalformedJSON(FirelineError):
+    title = "Malformed JSON"
+
+
+class Unavailable(FirelineError):
+    status = 503
+    title = "Storage unavailable"
+
+
+async def _json_body(request: Request, limit: int = MAX_BODY) -> tuple[bytes, Any]:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(f"the body is {declared} bytes; the limit is {limit}", limit=limit)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(f"the body exceeds the limit of {limit} bytes", limit=limit)
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    try:
+        return raw, json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise MalformedJSON(f"the body is not JSON: {error}") from None
+
+
+def _header_key(request: Request) -> str:
+    """The integration key: `Authorization: Bearer <key>` (Alertmanager's http_config), or
+    `X-Fireline-Key`."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    key = token.strip() if scheme.lower() == "bearer" else ""
+    key = key or request.headers.get("x-fireline-key", "").strip()
+    if not key:
+        raise Unauthorized("send the integration key as 'Authorization: Bearer <key>'")
+    return key
+
+
+def _payload(parse: Any, *args: Any) -> Any:
+    try:
+        return parse(*args)
+    except PayloadInvalid as error:
+        raise Invalid(error.field, error.detail) from None
+
+
+async def _accept(
+    request: Request, source: service.Source, alerts: list[IncomingAlert]
+) -> Accepted:
+    app = request.app
+    try:
+        outcomes = await run_in_threadpool(
+            service.accept, app.state.db, app.state.clock, source, alerts
+        )
+    except DBAPIError as error:
+        if error.connection_invalidated or _is_outage(error):
+            raise Unavailable(
+                "the alert was not stored; retry", retry_after=RETRY_AFTER_SECONDS
+            ) from None
+        raise
+    return Accepted(alerts=outcomes)
+
+
+def _is_outage(error: DBAPIError) -> bool:
+    return isinstance(error, OperationalError | InterfaceError)
+
+
+async def _source(request: Request, key: str, kind: str) -> service.Source:
+    try:
+        return await run_in_threadpool(service.source_for_key, request.app.state.db, key, kind)
+    except DBAPIError as error:
+        if _is_outage(error):
+            raise Unavailable(
+                "cannot check the key; retry", retry_after=RETRY_AFTER_SECONDS
+            ) from None
+        raise
+
+
+@router.post("/api/v1/alerts/alertmanager", status_code=status.HTTP_202_ACCEPTED)
+async def alertmanager_webhook(request: Request) -> Accepted:
+    """Prometheus Alertmanager's webhook receiver (payload version 4). Configure a
+    `webhook_configs` entry with `http_config.authorization.credentials: <key>`."""
+    source = await _source(request, _header_key(request), "alertmanager")
+    _, body = await _json_body(request)
+    return await _accept(request, source, _payload(alertmanager.parse, body))
+
+
+@router.post("/api/v1/alerts/generic", status_code=status.HTTP_202_ACCEPTED)
+async def generic_alert(request: Request) -> Accepted:
+    """Fireline's JSON alert (one, or a list): title, service, signals, labels, dedup_key,
+    action. See docs/alerts.md."""
+    source = await _source(request, _header_key(request), "generic")
+    _, body = await _json_body(request)
+    return await _accept(request, source, _payload(generic.parse, body))
+
+
+@router.post("/api/v1/alerts/sentry/{key}", status_code=status.HTTP_202_ACCEPTED)
+async def sentry_webhook(request: Request, key: str) -> Accepted:
+    """Sentry's integration webhooks. Sentry cannot send our key in a header, so it sits in
+    the URL (kept out of the access log); every hook must carry Sentry's signature."""
+    source = await _source(request, key, "sentry")
+    raw, body = await _json_body(request)
+    claimed = request.headers.get("sentry-hook-signature")
+    if source.signing_secret is None or not sentry.signed_by(source.signing_secret, raw, claimed):
+        raise Unauthorized("the Sentry-Hook-Signature does not match the body")
+    resource = request.headers.get("sentry-hook-resource")
+    return await _accept(request, source, _payload(sentry.parse, resource, body))
+
+
+@router.post("/v2/enqueue", status_code=status.HTTP_202_ACCEPTED, include_in_schema=False)
+@router.post("/api/v1/alerts/pagerduty/v2/enqueue", status_code=status.HTTP_202_ACCEPTED)
+async def pagerduty_event(request: Request) -> JSONResponse:
+    """PagerDuty Events API v2: point a PagerDuty client's base URL at
+    `http://<fireline>/api/v1/alerts/pagerduty` (or at Fireline itself) and use the
+    integration key as routing key. Answers as PagerDuty does."""
+    _, body = await _json_body(request, 512 * 1024)
+    event = _payload(pagerduty.parse, body)
+    alert = event.alert
+    if alert.key is None:
+        alert = replace(alert, key=uuid.uuid4().hex)  # PagerDuty makes one up, so do we
+    source = await _source(request, event.routing_key, "pagerduty")
+    await _accept(request, source, [alert])
+    return JSONResponse(
+        {"status": "success", "message": "Event processed", "dedup_key": alert.key},
+        status_code=status.HTTP_202_ACCEPTED,
+    )
+
+
+@router.post("/api/v1/integrations", status_code=status.HTTP_201_CREATED, tags=["integrations"])
+def create_integration(
+    body: NewIntegration, db: DB, clock: ClockDep, actor: ActorDep
+) -> IntegrationCreated:
+    return service.create_integration(db, clock, actor, body)
+
+
+@router.get("/api/v1/integrations", tags=["integrations"])
+def list_integrations(db: DB, actor: ActorDep) -> list[IntegrationView]:
+    return service.list_integrations(db, actor)
+
+
+@router.delete("/api/v1/integrations/{integration_id}", tags=["integrations"])
+def revoke_integration(
+    integration_id: int, db: DB, clock: ClockDep, actor: ActorDep
+) -> IntegrationView:
+    return service.revoke_integration(db, clock, actor, integration_id)
+
+
+@router.post("/api/v1/silences", status_code=status.HTTP_201_CREATED, tags=["silences"])
+def create_silence(body: NewSilence, db: DB, clock: ClockDep, actor: ActorDep) -> SilenceView:
+    return service.create_silence(db, clock, actor, body)
+
+
+@router.get("/api/v1/silences", tags=["silences"])
+def list_silences(
+    db: DB, clock: ClockDep, actor: ActorDep, expired: bool = False
+) -> list[SilenceView]:
+    return service.list_silences(db, clock, actor, include_expired=expired)
+
+
+@router.delete("/api/v1/silences/{silence_id}", tags=["silences"])
+def expire_silence(silence_id: int, db: DB, clock: ClockDep, actor: ActorDep) -> SilenceView:
+    return service.expire_silence(db, clock, actor, silence_id)

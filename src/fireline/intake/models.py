@@ -1,0 +1,69 @@
+"""Integrations (one key per alert source), the alerts they sent, and silences."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from fireline.store.base import Base
+
+
+class Integration(Base):
+    """A source allowed to send alerts to one team; its key is stored only as a hash."""
+
+    __tablename__ = "integrations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(120))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Sentry signs its hooks with the integration's client secret: we must keep it to verify.
+    signing_secret: Mapped[str | None] = mapped_column(String(200))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class AlertRow(Base):
+    """Every alert received, whatever became of it: the audit trail and the occurrence count."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_org_fingerprint", "org_id", "fingerprint"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    integration_id: Mapped[int] = mapped_column(ForeignKey("integrations.id"))
+    fingerprint: Mapped[str] = mapped_column(String(300))
+    action: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(300))
+    service: Mapped[str | None] = mapped_column(String(200))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    silence_id: Mapped[int | None] = mapped_column(ForeignKey("silences.id"), index=True)
+    details: Mapped[dict[str, Any]]
+    received_at: Mapped[datetime]
+
+
+class SilenceRow(Base):
+    """Matchers with a start and an end; maintenance windows are silences planned ahead."""
+
+    __tablename__ = "silences"
+    __table_args__ = (Index("ix_silences_org_ends", "org_id", "ends_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    matchers: Mapped[list[dict[str, Any]]]
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+
+__all__ = ["AlertRow", "Integration", "SilenceRow"]

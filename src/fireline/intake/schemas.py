@@ -1,0 +1,79 @@
+"""API shapes for integrations, alert outcomes and silences."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+Kind = Literal["alertmanager", "sentry", "pagerduty", "generic"]
+
+
+class NewIntegration(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    team: str = Field(description="team slug: its policy judges the alerts")
+    kind: Kind
+    name: str = Field(min_length=1, max_length=120)
+    signing_secret: str | None = Field(
+        default=None, max_length=200, description="Sentry: the integration's client secret"
+    )
+
+
+class IntegrationView(BaseModel):
+    id: int
+    team: str
+    kind: str
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class IntegrationCreated(IntegrationView):
+    key: str = Field(description="shown once; Fireline keeps only its hash")
+
+
+class AlertOutcome(BaseModel):
+    fingerprint: str
+    action: str
+    outcome: str = Field(
+        description="opened, repeat, acknowledged, resolved, annotated, silenced or dropped"
+    )
+    ticket_id: int | None
+    silence_id: int | None
+
+
+class Accepted(BaseModel):
+    status: Literal["accepted"] = "accepted"
+    alerts: list[AlertOutcome]
+
+
+class MatcherSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    op: Literal["=", "!=", "=~", "!~"] = "="
+    value: str = Field(max_length=1000)
+
+
+class NewSilence(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    matchers: list[MatcherSpec] = Field(min_length=1, max_length=50)
+    starts_at: AwareDatetime | None = Field(default=None, description="default: now")
+    ends_at: AwareDatetime
+    reason: str = Field(min_length=1, max_length=2000)
+    kind: Literal["silence", "maintenance"] = "silence"
+
+
+class SilenceView(BaseModel):
+    id: int
+    kind: str
+    matchers: list[dict[str, Any]]
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+    created_by: str | None
+    state: Literal["pending", "active", "expired"]
+    alerts_silenced: int

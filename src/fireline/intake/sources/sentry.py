@@ -1,0 +1,151 @@
+"""Sentry's integration-platform webhooks: issue alerts (`Sentry-Hook-Resource: event_alert`)
+and issue changes (`issue`: created, resolved, unresolved, …), signed by Sentry with the
+integration's client secret (`Sentry-Hook-Signature`: hex HMAC-SHA256 of the body)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from fireline.intake.alert import Action, IncomingAlert, PayloadInvalid
+from fireline.intake.sources import validated
+
+SOURCE = "sentry"
+RESOURCES = ("event_alert", "issue")
+
+
+def signature(secret: str, body: bytes) -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def signed_by(secret: str, body: bytes, claimed: str | None) -> bool:
+    return claimed is not None and hmac.compare_digest(signature(secret, body), claimed.strip())
+
+
+class _Project(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    slug: str = ""
+    name: str = ""
+
+
+class _Issue(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str | int
+    title: str = ""
+    culprit: str | None = None
+    level: str | None = None
+    status: str | None = None
+    shortId: str = ""
+    web_url: str | None = None
+    permalink: str | None = None
+    project: _Project | None = None
+    lastSeen: datetime | None = None
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    event_id: str = ""
+    issue_id: str | int | None = None
+    title: str = ""
+    message: str | None = None
+    culprit: str | None = None
+    level: str | None = None
+    web_url: str | None = None
+    project: Any = None
+    tags: list[Any] = Field(default_factory=list)
+    timestamp: float | str | None = None
+    datetime_: datetime | None = Field(default=None, alias="datetime")
+
+
+class _EventData(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    event: _Event
+    triggered_rule: str = ""
+
+
+class _IssueData(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    issue: _Issue
+
+
+class _Hook(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    action: str
+    data: dict[str, Any]
+
+
+_ISSUE_ACTIONS = {
+    "created": Action.trigger,
+    "unresolved": Action.trigger,
+    "resolved": Action.resolve,
+}
+
+
+def parse(resource: str | None, body: Any) -> list[IncomingAlert]:
+    """The alerts a hook carries; none for resources and actions that change nothing here
+    (installation hooks, assignment, …)."""
+    hook = validated(_Hook, body)
+    if resource == "event_alert":
+        return [_event_alert(validated(_EventData, hook.data))]
+    if resource == "issue":
+        action = _ISSUE_ACTIONS.get(hook.action)
+        return [] if action is None else [_issue(validated(_IssueData, hook.data).issue, action)]
+    if resource is None:
+        raise PayloadInvalid("Sentry-Hook-Resource", "the header naming the resource is missing")
+    return []
+
+
+def _tags(event: _Event) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    for tag in event.tags:
+        if isinstance(tag, list | tuple) and len(tag) == 2:
+            tags[str(tag[0])] = str(tag[1])
+        elif isinstance(tag, dict) and "key" in tag:
+            tags[str(tag["key"])] = str(tag.get("value", ""))
+    return tags
+
+
+def _event_alert(data: _EventData) -> IncomingAlert:
+    event = data.event
+    tags = _tags(event)
+    labels = {**tags, "level": event.level or "error"}
+    if data.triggered_rule:
+        labels["sentry_rule"] = data.triggered_rule
+    return IncomingAlert(
+        source=SOURCE,
+        action=Action.trigger,
+        title=(event.title or event.message or "Sentry event")[:300],
+        key=f"issue:{event.issue_id}" if event.issue_id is not None else None,
+        service=tags.get("service") or (str(event.project) if event.project else None),
+        description=event.culprit or "",
+        severity=event.level,
+        labels=labels,
+        links=tuple(link for link in (event.web_url,) if link),
+        occurred_at=event.datetime_,
+    )
+
+
+def _issue(issue: _Issue, action: Action) -> IncomingAlert:
+    project = issue.project.slug if issue.project else None
+    return IncomingAlert(
+        source=SOURCE,
+        action=action,
+        title=(issue.title or issue.shortId or f"Sentry issue {issue.id}")[:300],
+        key=f"issue:{issue.id}",
+        service=project or None,
+        description=issue.culprit or "",
+        severity=issue.level,
+        labels={"level": issue.level or "error"},
+        links=tuple(link for link in (issue.web_url or issue.permalink,) if link),
+        occurred_at=issue.lastSeen,
+    )

@@ -1,0 +1,359 @@
+"""Alert intake through HTTP, on both databases: keys, dedup into one open ticket, routing,
+silences, acknowledgements and resolutions, and bad input that stores nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from fireline.auth.actor import Role
+from fireline.auth.service import add_user
+from fireline.clock.now import ManualClock
+from fireline.intake.models import AlertRow
+from fireline.notify.models import OutboxMessage
+from fireline.store.db import Database
+from fireline.tickets.models import Ticket
+
+if TYPE_CHECKING:
+    from conftest import World
+
+
+def integration(api: TestClient, team: str, kind: str, **extra: Any) -> str:
+    response = api.post(
+        "/api/v1/integrations", json={"team": team, "kind": kind, "name": f"{team}-{kind}", **extra}
+    )
+    assert response.status_code == 201, response.text
+    key: str = response.json()["key"]
+    return key
+
+
+def am_payload(status: str, *alerts: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "version": "4",
+        "groupKey": '{}:{alertname="X"}',
+        "truncatedAlerts": 0,
+        "status": status,
+        "receiver": "fireline",
+        "groupLabels": {},
+        "commonLabels": {},
+        "commonAnnotations": {},
+        "externalURL": "http://am:9093",
+        "alerts": list(alerts),
+    }
+
+
+def am_alert(
+    status: str, fingerprint: str, service: str = "Reader", **labels: str
+) -> dict[str, Any]:
+    return {
+        "status": status,
+        "labels": {"alertname": "ErrorRate", "service": service, **labels},
+        "annotations": {"summary": f"Errors in {service}"},
+        "startsAt": "2026-11-25T14:59:00Z",
+        "endsAt": "0001-01-01T00:00:00Z" if status == "firing" else "2026-11-25T15:10:00Z",
+        "generatorURL": f"http://prometheus/graph?{fingerprint}",
+        "fingerprint": fingerprint,
+    }
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def count(db: Database, model: Any, *where: Any) -> int:
+    with db.transaction() as session:
+        return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def test_a_repeat_joins_the_open_ticket_with_a_comment_linking_the_latest_occurrence(
+    api: TestClient, world: World, db: Database
+) -> None:
+    key = integration(api, "caseflow", "alertmanager")
+    first = api.post(
+        "/api/v1/alerts/alertmanager",
+        json=am_payload("firing", am_alert("firing", "aaa1")),
+        headers=bearer(key),
+    )
+    assert first.status_code == 202, first.text
+    opened = first.json()["alerts"][0]
+    assert opened["outcome"] == "opened"
+    again = api.post(
+        "/api/v1/alerts/alertmanager",
+        json=am_payload("firing", am_alert("firing", "aaa1")),
+        headers=bearer(key),
+    )
+    assert again.json()["alerts"][0] == {**opened, "outcome": "repeat"}
+    ticket = api.get(f"/api/v1/tickets/{opened['ticket_id']}").json()
+    assert "prod-alert" in ticket["labels"]
+    assert ticket["service"] == "Reader"
+    comments = [c["body"] for c in ticket["comments"]]
+    assert any("Occurrence 2" in c and "http://prometheus/graph?aaa1" in c for c in comments)
+    assert count(db, Ticket) == 1
+    assert count(db, AlertRow) == 2
+
+
+def test_an_alert_for_an_owned_service_is_assigned_to_its_tech_lead(
+    api: TestClient, world: World, db: Database, clock: ManualClock
+) -> None:
+    with db.transaction() as session:
+        add_user(session, clock, world.org_id, "sharon", "Sharon", Role.responder)
+    key = integration(api, "caseflow", "alertmanager")
+    body = am_payload("firing", am_alert("firing", "d1", service="Dispatch"))
+    ticket_id = api.post(
+        "/api/v1/alerts/alertmanager", json=body, headers=bearer(key)
+    ).json()["alerts"][0]["ticket_id"]
+    ticket = api.get(f"/api/v1/tickets/{ticket_id}").json()
+    assert ticket["assignee"] == "sharon"
+    timeline = api.get(f"/api/v1/tickets/{ticket_id}/timeline").json()
+    assert any("tech lead of Tango, which owns Dispatch" in e["summary"] for e in timeline)
+
+
+def test_an_unknown_service_is_never_dropped(api: TestClient, world: World) -> None:
+    key = integration(api, "caseflow", "alertmanager")
+    body = am_payload("firing", am_alert("firing", "u1", service="Nobody Owns This"))
+    outcome = api.post("/api/v1/alerts/alertmanager", json=body, headers=bearer(key)).json()
+    assert outcome["alerts"][0]["outcome"] == "opened"
+    assert outcome["alerts"][0]["ticket_id"] is not None
+
+
+def test_data_corruption_pages_its_four_contacts_and_the_tech_lead_at_once(
+    api: TestClient, world: World, db: Database, clock: ManualClock
+) -> None:
+    with db.transaction() as session:
+        for handle in ("mark", "alan-ning", "nick-heiner", "raven", "sandra"):
+            add_user(session, clock, world.org_id, handle, handle, Role.responder)
+    key = integration(api, "caseflow", "alertmanager")
+    body = am_payload("firing", am_alert("firing", "dc1", impact="data-corruption"))
+    outcome = api.post("/api/v1/alerts/alertmanager", json=body, headers=bearer(key)).json()
+    ticket_id = outcome["alerts"][0]["ticket_id"]
+    with db.transaction() as session:
+        paged = set(
+            session.scalars(
+                select(OutboxMessage.idempotency_key).where(OutboxMessage.ticket_id == ticket_id)
+            )
+        )
+    assert len([k for k in paged if k.startswith("impact.")]) == 5
+    ticket = api.get(f"/api/v1/tickets/{ticket_id}").json()
+    assert ticket["priority"] == "data-corruption-or-major-stoppage"
+
+
+def test_resolved_alert_annotates_by_caseflow_policy_and_resolves_by_meltano_policy(
+    api: TestClient, world: World
+) -> None:
+    outcomes = {}
+    for team in ("caseflow", "meltano"):
+        key = integration(api, team, "alertmanager")
+        response = api.post(
+            "/api/v1/alerts/alertmanager",
+            json=am_payload("firing", am_alert("firing", f"r-{team}")),
+            headers=bearer(key),
+        )
+        assert response.status_code == 202, response.text
+        fired = response.json()["alerts"][0]
+        resolved = api.post(
+            "/api/v1/alerts/alertmanager",
+            json=am_payload("resolved", am_alert("resolved", f"r-{team}")),
+            headers=bearer(key),
+        ).json()["alerts"][0]
+        ticket = api.get(f"/api/v1/tickets/{fired['ticket_id']}").json()
+        outcomes[team] = (resolved["outcome"], ticket["status"], ticket["open"])
+    assert outcomes["caseflow"] == ("annotated", "open", True)
+    assert outcomes["meltano"] == ("resolved", "resolved", False)
+
+
+def test_a_trigger_after_the_ticket_closed_opens_a_new_ticket(
+    api: TestClient, world: World
+) -> None:
+    key = integration(api, "meltano", "generic")
+    alert = {"title": "Tap failing", "service": "hub", "dedup_key": "tap-1"}
+    first = api.post("/api/v1/alerts/generic", json=alert, headers=bearer(key)).json()
+    api.post(
+        "/api/v1/alerts/generic", json={**alert, "action": "resolve"}, headers=bearer(key)
+    )
+    second = api.post("/api/v1/alerts/generic", json=alert, headers=bearer(key)).json()
+    assert second["alerts"][0]["outcome"] == "opened"
+    assert second["alerts"][0]["ticket_id"] != first["alerts"][0]["ticket_id"]
+
+
+@pytest.mark.parametrize(
+    ("signals", "priority"),
+    [
+        ({"cost_usd_per_hour": 500}, "P1"),
+        ({"ui_page_latency_seconds": 7}, "P2"),
+        ({"ci_failure_ratio": 0.5}, "P2"),
+    ],
+)
+def test_hail_signals_through_the_generic_endpoint_get_the_seed_priority(
+    api: TestClient, world: World, signals: dict[str, float], priority: str
+) -> None:
+    key = integration(api, "hail", "generic")
+    outcome = api.post(
+        "/api/v1/alerts/generic",
+        json={"title": "signal", "service": "batch", "signals": signals},
+        headers=bearer(key),
+    ).json()
+    ticket = api.get(f"/api/v1/tickets/{outcome['alerts'][0]['ticket_id']}").json()
+    assert ticket["priority"] == priority
+
+
+def test_a_silenced_alert_is_recorded_and_counted_but_opens_nothing_until_expiry(
+    api: TestClient, world: World, db: Database, clock: ManualClock
+) -> None:
+    key = integration(api, "caseflow", "alertmanager")
+    silence = api.post(
+        "/api/v1/silences",
+        json={
+            "matchers": [{"name": "service", "op": "=", "value": "Reader"}],
+            "ends_at": (clock.now() + timedelta(hours=1)).isoformat(),
+            "reason": "known flaky, fix deploying",
+        },
+    )
+    assert silence.status_code == 201, silence.text
+    body = am_payload("firing", am_alert("firing", "s1"))
+    outcome = api.post("/api/v1/alerts/alertmanager", json=body, headers=bearer(key)).json()
+    assert outcome["alerts"][0]["outcome"] == "silenced"
+    assert outcome["alerts"][0]["silence_id"] == silence.json()["id"]
+    assert count(db, Ticket) == 0
+    listed = api.get("/api/v1/silences").json()
+    assert listed[0]["alerts_silenced"] == 1 and listed[0]["state"] == "active"
+    clock.advance(timedelta(hours=1))
+    outcome = api.post("/api/v1/alerts/alertmanager", json=body, headers=bearer(key)).json()
+    assert outcome["alerts"][0]["outcome"] == "opened"
+
+
+def test_the_2i2c_criterion_marks_a_login_failure_for_an_incident(
+    api: TestClient, world: World
+) -> None:
+    key = integration(api, "2i2c", "generic")
+    outcome = api.post(
+        "/api/v1/alerts/generic",
+        json={"title": "Hub login failing", "service": "hub", "labels": {"users_cannot_log_in": ""}},
+        headers=bearer(key),
+    )
+    assert outcome.status_code == 202, outcome.text
+
+
+SENTRY_SECRET = "sentry-client-secret"
+
+
+def sentry_post(
+    client: TestClient, key: str, resource: str, payload: dict[str, Any], secret: str
+) -> Any:
+    body = json.dumps(payload, separators=(",", ":")).encode()  # as Sentry serialises
+    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return client.post(
+        f"/api/v1/alerts/sentry/{key}",
+        content=body,
+        headers={
+            "Content-Type": "application/json",
+            "Sentry-Hook-Resource": resource,
+            "Sentry-Hook-Timestamp": "1764082800",
+            "Sentry-Hook-Signature": signature,
+            "Request-ID": "0" * 32,
+        },
+    )
+
+
+def sentry_issue(action: str, issue_id: str = "1170820242") -> dict[str, Any]:
+    return {
+        "action": action,
+        "installation": {"uuid": "a8e5d37a-696c-4c54-adb5-b3f28d64c7de"},
+        "data": {
+            "issue": {
+                "id": issue_id,
+                "shortId": "READER-9",
+                "title": "ReferenceError: blooopy is not defined",
+                "culprit": "?(runner)",
+                "level": "error",
+                "status": "unresolved",
+                "count": "1",
+                "firstSeen": "2026-11-25T14:58:37.391000Z",
+                "lastSeen": "2026-11-25T14:58:37.391000Z",
+                "permalink": None,
+                "project": {"id": "1", "name": "Reader", "slug": "Reader", "platform": ""},
+            }
+        },
+        "actor": {"type": "application", "id": "sentry", "name": "Sentry"},
+    }
+
+
+def test_a_signed_sentry_issue_opens_and_resolves_a_ticket(
+    app_client: TestClient, api: TestClient, world: World
+) -> None:
+    key = integration(api, "meltano", "sentry", signing_secret=SENTRY_SECRET)
+    created = sentry_post(app_client, key, "issue", sentry_issue("created"), SENTRY_SECRET)
+    assert created.status_code == 202, created.text
+    assert created.json()["alerts"][0]["fingerprint"] == "sentry:issue:1170820242"
+    resolved = sentry_post(app_client, key, "issue", sentry_issue("resolved"), SENTRY_SECRET)
+    assert resolved.json()["alerts"][0]["outcome"] == "resolved"
+
+
+def test_a_badly_signed_sentry_hook_is_refused_and_nothing_is_stored(
+    app_client: TestClient, api: TestClient, world: World, db: Database
+) -> None:
+    key = integration(api, "meltano", "sentry", signing_secret=SENTRY_SECRET)
+    refused = sentry_post(app_client, key, "issue", sentry_issue("created"), "wrong secret")
+    assert refused.status_code == 401
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert count(db, AlertRow) == 0 and count(db, Ticket) == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status", "kind"),
+    [
+        (b"{not json", {}, 400, "malformed-json"),
+        (json.dumps({"version": "4"}).encode(), {}, 422, "invalid-input"),
+        (json.dumps({"version": "3", "status": "firing", "alerts": []}).encode(), {}, 422, "invalid-input"),
+        (b" " * (1024 * 1024 + 1), {}, 413, "body-too-large"),
+        (b"{}", {"Authorization": "Bearer 0123456789abcdef0123456789abcdef"}, 404, "not-found"),
+        (b"{}", {"Authorization": ""}, 401, "unauthorized"),
+    ],
+)
+def test_bad_input_gets_a_problem_and_stores_nothing(
+    app_client: TestClient,
+    api: TestClient,
+    world: World,
+    db: Database,
+    body: bytes,
+    headers: dict[str, str],
+    status: int,
+    kind: str,
+) -> None:
+    key = integration(api, "caseflow", "alertmanager")
+    response = app_client.post(
+        "/api/v1/alerts/alertmanager",
+        content=body,
+        headers={"Content-Type": "application/json", **bearer(key), **headers},
+    )
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"].endswith(kind)
+    assert count(db, AlertRow) == 0 and count(db, Ticket) == 0
+
+
+def test_a_revoked_key_opens_nothing(api: TestClient, world: World) -> None:
+    key = integration(api, "caseflow", "generic")
+    integration_id = api.get("/api/v1/integrations").json()[0]["id"]
+    assert api.delete(f"/api/v1/integrations/{integration_id}").json()["revoked_at"]
+    refused = api.post("/api/v1/alerts/generic", json={"title": "x"}, headers=bearer(key))
+    assert refused.status_code == 404
+
+
+def test_the_key_is_shown_once_and_stored_only_as_a_hash(
+    api: TestClient, world: World, db: Database
+) -> None:
+    key = integration(api, "caseflow", "generic")
+    assert len(key) == 32 and int(key, 16) >= 0  # 128 random bits
+    assert "key" not in api.get("/api/v1/integrations").json()[0]
+    from fireline.intake.models import Integration
+
+    with db.transaction() as session:
+        stored = session.scalar(select(Integration.key_hash))
+    assert stored == hashlib.sha256(key.encode()).hexdigest() and key not in str(stored)
