@@ -106,9 +106,9 @@ def test_an_alert_for_an_owned_service_is_assigned_to_its_tech_lead(
         add_user(session, clock, world.org_id, "sharon", "Sharon", Role.responder)
     key = integration(api, "caseflow", "alertmanager")
     body = am_payload("firing", am_alert("firing", "d1", service="Dispatch"))
-    ticket_id = api.post(
-        "/api/v1/alerts/alertmanager", json=body, headers=bearer(key)
-    ).json()["alerts"][0]["ticket_id"]
+    ticket_id = api.post("/api/v1/alerts/alertmanager", json=body, headers=bearer(key)).json()[
+        "alerts"
+    ][0]["ticket_id"]
     ticket = api.get(f"/api/v1/tickets/{ticket_id}").json()
     assert ticket["assignee"] == "sharon"
     timeline = api.get(f"/api/v1/tickets/{ticket_id}/timeline").json()
@@ -174,9 +174,7 @@ def test_a_trigger_after_the_ticket_closed_opens_a_new_ticket(
     key = integration(api, "meltano", "generic")
     alert = {"title": "Tap failing", "service": "hub", "dedup_key": "tap-1"}
     first = api.post("/api/v1/alerts/generic", json=alert, headers=bearer(key)).json()
-    api.post(
-        "/api/v1/alerts/generic", json={**alert, "action": "resolve"}, headers=bearer(key)
-    )
+    api.post("/api/v1/alerts/generic", json={**alert, "action": "resolve"}, headers=bearer(key))
     second = api.post("/api/v1/alerts/generic", json=alert, headers=bearer(key)).json()
     assert second["alerts"][0]["outcome"] == "opened"
     assert second["alerts"][0]["ticket_id"] != first["alerts"][0]["ticket_id"]
@@ -228,16 +226,36 @@ def test_a_silenced_alert_is_recorded_and_counted_but_opens_nothing_until_expiry
     assert outcome["alerts"][0]["outcome"] == "opened"
 
 
-def test_the_2i2c_criterion_marks_a_login_failure_for_an_incident(
+def test_users_who_cannot_log_in_make_2i2c_declare_an_incident_at_once(
     api: TestClient, world: World
 ) -> None:
     key = integration(api, "2i2c", "generic")
     outcome = api.post(
         "/api/v1/alerts/generic",
-        json={"title": "Hub login failing", "service": "hub", "labels": {"users_cannot_log_in": ""}},
+        json={
+            "title": "Hub login failing",
+            "service": "hub",
+            "labels": {"symptom": "cannot-log-in"},
+        },
         headers=bearer(key),
     )
     assert outcome.status_code == 202, outcome.text
+    ticket = api.get(f"/api/v1/tickets/{outcome.json()['alerts'][0]['ticket_id']}").json()
+    assert ticket["incident_id"] is not None
+    incident = api.get(f"/api/v1/incidents/{ticket['incident_id']}").json()
+    assert incident["severity"] == "urgent"
+    assert any("Declared incident" in c["body"] for c in ticket["comments"])
+
+
+def test_an_alert_that_meets_no_criterion_declares_nothing(api: TestClient, world: World) -> None:
+    key = integration(api, "2i2c", "generic")
+    outcome = api.post(
+        "/api/v1/alerts/generic",
+        json={"title": "Slow dashboard", "service": "hub"},
+        headers=bearer(key),
+    ).json()
+    ticket = api.get(f"/api/v1/tickets/{outcome['alerts'][0]['ticket_id']}").json()
+    assert ticket["incident_id"] is None
 
 
 SENTRY_SECRET = "sentry-client-secret"
@@ -310,7 +328,12 @@ def test_a_badly_signed_sentry_hook_is_refused_and_nothing_is_stored(
     [
         (b"{not json", {}, 400, "malformed-json"),
         (json.dumps({"version": "4"}).encode(), {}, 422, "invalid-input"),
-        (json.dumps({"version": "3", "status": "firing", "alerts": []}).encode(), {}, 422, "invalid-input"),
+        (
+            json.dumps({"version": "3", "status": "firing", "alerts": []}).encode(),
+            {},
+            422,
+            "invalid-input",
+        ),
         (b" " * (1024 * 1024 + 1), {}, 413, "body-too-large"),
         (b"{}", {"Authorization": "Bearer 0123456789abcdef0123456789abcdef"}, 404, "not-found"),
         (b"{}", {"Authorization": ""}, 401, "unauthorized"),

@@ -28,6 +28,7 @@ from fireline.orgs.service import PolicyInForce, policy_in_force, policy_of_vers
 from fireline.policy.schema import IncidentType, UnknownLevel
 from fireline.store.db import Database
 from fireline.tickets import service as tickets
+from fireline.tickets.models import Ticket
 from fireline.tickets.schemas import DeclareFromTicket
 from fireline.timeline.schemas import EventView
 from fireline.timeline.service import event_views, events_of, record
@@ -565,46 +566,54 @@ def declare_from_ticket(
     actor.require(Role.responder)
     with db.transaction() as session:
         ticket = tickets.load_for_update(session, actor, ticket_id)
-        if ticket.incident_id is not None:
-            raise Conflict(
-                f"ticket {ticket_id} is part of incident {ticket.incident_id} already",
-                incident=ticket.incident_id,
-            )
-        team = session.scalar(select(Team.slug).where(Team.id == ticket.team_id))
-        assert team is not None
-        criteria = ticket.incident_criteria
-        incident = declare(
-            session,
-            clock,
-            actor,
-            NewIncident(
-                team=team,
-                title=request.title or ticket.title,
-                summary=ticket.description,
-                severity=request.severity
-                or _criteria_severity(session, ticket.team_id, criteria)
-                or ticket.priority,
-                type=request.type,
-                private=request.private,
-                commander=request.commander,
-                tickets=[ticket.id],
-            ),
+        return declare_for_ticket(session, clock, actor, ticket, request)
+
+
+def declare_for_ticket(
+    session: Session, clock: Clock, actor: Actor, ticket: Ticket, request: DeclareFromTicket
+) -> IncidentView:
+    """Declare in the caller's transaction, for a ticket locked by the caller."""
+    ticket_id = ticket.id
+    if ticket.incident_id is not None:
+        raise Conflict(
+            f"ticket {ticket_id} is part of incident {ticket.incident_id} already",
+            incident=ticket.incident_id,
         )
-        view = view_incident(session, incident)
-        lead = next(h.person for h in view.roles if h.role == view.lead_role)
-        # A private incident's title stays private; the ticket only learns that one exists.
-        headline = (
-            f"Declared private incident #{incident.id}; only its members can see it. "
-            if incident.private
-            else f"Declared incident #{incident.id} ({incident.severity}): {incident.title}. "
-        )
-        acknowledgement = headline + (
-            f"Incident {view.lead_role.replace('_', ' ')}: @{lead}."
-            if lead
-            else f"No {view.lead_role.replace('_', ' ')} yet; one will be assigned."
-        )
-        tickets.add_comment(session, actor, clock.now(), ticket, acknowledgement)
-        return view
+    team = session.scalar(select(Team.slug).where(Team.id == ticket.team_id))
+    assert team is not None
+    criteria = ticket.incident_criteria
+    incident = declare(
+        session,
+        clock,
+        actor,
+        NewIncident(
+            team=team,
+            title=request.title or ticket.title,
+            summary=ticket.description,
+            severity=request.severity
+            or _criteria_severity(session, ticket.team_id, criteria)
+            or ticket.priority,
+            type=request.type,
+            private=request.private,
+            commander=request.commander,
+            tickets=[ticket.id],
+        ),
+    )
+    view = view_incident(session, incident)
+    lead = next(h.person for h in view.roles if h.role == view.lead_role)
+    # A private incident's title stays private; the ticket only learns that one exists.
+    headline = (
+        f"Declared private incident #{incident.id}; only its members can see it. "
+        if incident.private
+        else f"Declared incident #{incident.id} ({incident.severity}): {incident.title}. "
+    )
+    acknowledgement = headline + (
+        f"Incident {view.lead_role.replace('_', ' ')}: @{lead}."
+        if lead
+        else f"No {view.lead_role.replace('_', ' ')} yet; one will be assigned."
+    )
+    tickets.add_comment(session, actor, clock.now(), ticket, acknowledgement)
+    return view
 
 
 def _criteria_severity(session: Session, team_id: int, met: list[str]) -> str | None:

@@ -22,6 +22,7 @@ from fireline.errors import Conflict, Invalid, NotFound
 from fireline.escalation import plan
 from fireline.escalation.models import Escalation
 from fireline.escalation.service import resolve_targets
+from fireline.incidents.service import declare_for_ticket
 from fireline.incidents.workflow import TransitionRefused
 from fireline.intake.alert import Action, IncomingAlert
 from fireline.intake.fingerprint import fingerprint
@@ -39,7 +40,7 @@ from fireline.orgs.models import Team
 from fireline.orgs.service import PolicyInForce, team_and_policy, team_by_slug
 from fireline.store.db import Database
 from fireline.tickets.models import Comment, Ticket
-from fireline.tickets.schemas import NewTicket
+from fireline.tickets.schemas import DeclareFromTicket, NewTicket
 from fireline.tickets.service import Triage, acknowledge_in, move_in, open_in
 from fireline.timeline.service import record
 from fireline.triage.route import owner_of
@@ -162,7 +163,8 @@ def accept(
         team, judged = team_and_policy(session, source.org_id, source.team_slug)
         silences = _active_silences(session, source.org_id, now)
         outcomes = [
-            _take(session, actor, now, source, team, judged, silences, alert) for alert in alerts
+            _take(session, clock, actor, now, source, team, judged, silences, alert)
+            for alert in alerts
         ]
         rows = [outcome.pop("row") for outcome in outcomes]
         if rows:
@@ -194,6 +196,7 @@ def _open_ticket(session: Session, org_id: int, print_: str) -> Ticket | None:
 
 def _take(
     session: Session,
+    clock: Clock,
     actor: Actor,
     now: datetime,
     source: Source,
@@ -214,7 +217,9 @@ def _take(
         elif silence is not None:
             outcome = "silenced"
         else:
-            ticket_id, outcome = _first(session, actor, now, source, team, judged, alert, print_)
+            ticket_id, outcome = _first(
+                session, clock, actor, now, source, team, judged, alert, print_
+            )
     elif ticket is None:
         # PagerDuty's rule: an ack or resolve for an unknown or closed key is accepted, dropped.
         outcome = "dropped"
@@ -267,6 +272,7 @@ def _ticket_labels(judged: PolicyInForce, alert: IncomingAlert) -> list[str]:
 
 def _first(
     session: Session,
+    clock: Clock,
     actor: Actor,
     now: datetime,
     source: Source,
@@ -313,6 +319,11 @@ def _first(
         tech_lead=owner.tech_lead,
     )
     _page_impact_contacts(session, actor, now, judged, alert, ticket_id, opened.row["title"])
+    if opened.row["incident_criteria"]:
+        # 2i2c: users can't log in → an incident, declared now, its lead chosen by the policy.
+        ticket = session.get(Ticket, ticket_id)
+        assert ticket is not None
+        declare_for_ticket(session, clock, actor, ticket, DeclareFromTicket())
     return ticket_id, "opened"
 
 
