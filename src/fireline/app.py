@@ -20,6 +20,7 @@ from fireline.engine.cycle import Engine, last_cycle
 from fireline.escalation.api import router as escalation_router
 from fireline.incidents.api import router as incidents_router
 from fireline.intake.api import router as intake_router
+from fireline.intake.group_commit import GroupCommit
 from fireline.notify.api import router as notify_router
 from fireline.notify.channels.registry import Channels
 from fireline.oncall.api import router as oncall_router
@@ -96,7 +97,10 @@ def create_app(
                 daemon=True,
             )
             worker.start()
+        intake = GroupCommit(database, the_clock)
+        _app.state.intake = intake
         yield
+        intake.close()
         stop.set()
         if worker is not None:
             worker.join(timeout=10)

@@ -62,9 +62,14 @@ async def _json_body(request: Request, limit: int = MAX_BODY) -> tuple[bytes, An
         chunks.append(chunk)
     raw = b"".join(chunks)
     try:
-        return raw, json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise MalformedJSON(f"the body is not JSON: {error}") from None
+        body = json.loads(raw)
+        if b"\\ud" in raw.lower():
+            # JSON may escape a lone surrogate, which is no text at all: refuse it here
+            # rather than fail when storing it.
+            json.dumps(body, ensure_ascii=False).encode()
+    except (UnicodeError, json.JSONDecodeError) as error:
+        raise MalformedJSON(f"the body is not JSON text: {error}") from None
+    return raw, body
 
 
 def _header_key(request: Request) -> str:
@@ -88,11 +93,8 @@ def _payload(parse: Any, *args: Any) -> Any:
 async def _accept(
     request: Request, source: service.Source, alerts: list[IncomingAlert]
 ) -> Accepted:
-    app = request.app
     try:
-        outcomes = await run_in_threadpool(
-            service.accept, app.state.db, app.state.clock, source, alerts
-        )
+        outcomes = await request.app.state.intake.accept(source, alerts)
     except DBAPIError as error:
         if error.connection_invalidated or _is_outage(error):
             raise Unavailable(

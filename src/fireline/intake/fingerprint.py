@@ -20,7 +20,8 @@ def fingerprint(alert: IncomingAlert, fields: Sequence[str] = DEFAULT_FIELDS) ->
         key = f"{alert.source}:{alert.key}"
         if len(key) <= MAX_KEY:
             return key
-        return f"{alert.source}:sha256:{hashlib.sha256(alert.key.encode()).hexdigest()}"
+        digest = hashlib.sha256(alert.key.encode("utf-8", "surrogatepass")).hexdigest()
+        return f"{alert.source}:sha256:{digest}"
     chosen: dict[str, object] = {}
     for name in fields:
         if name.startswith("labels."):
@@ -29,5 +30,7 @@ def fingerprint(alert: IncomingAlert, fields: Sequence[str] = DEFAULT_FIELDS) ->
             chosen[name] = dict(sorted(alert.labels.items()))
         else:
             chosen[name] = getattr(alert, name, None)
-    digest = hashlib.sha256(json.dumps(chosen, sort_keys=True, default=str).encode()).hexdigest()
+    digest = hashlib.sha256(
+        json.dumps(chosen, sort_keys=True, default=str).encode("utf-8", "surrogatepass")
+    ).hexdigest()
     return f"{alert.source}:sha256:{digest}"

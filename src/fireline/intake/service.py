@@ -5,12 +5,13 @@ resolves it, or is silenced, and the answer goes out only after the commit."""
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -42,8 +43,8 @@ from fireline.store.db import Database
 from fireline.tickets.models import Comment, Ticket
 from fireline.tickets.schemas import DeclareFromTicket, NewTicket
 from fireline.tickets.service import Triage, acknowledge_in, move_in, open_in
-from fireline.timeline.service import record
-from fireline.triage.route import owner_of
+from fireline.timeline.service import event_row, record, record_rows
+from fireline.triage.route import Owner, owner_of
 from fireline.triage.silence import Matcher, MatcherInvalid, Op, Silence, facts_of, silencing
 
 KINDS = ("alertmanager", "sentry", "pagerduty", "generic")
@@ -59,6 +60,7 @@ class Source:
     kind: str
     name: str
     signing_secret: str | None
+    key_hash: str
 
     @property
     def actor(self) -> Actor:
@@ -133,43 +135,382 @@ def revoke_integration(
         row, slug = found
         if row.revoked_at is None:
             row.revoked_at = clock.now()
+        _known_keys.pop(row.key_hash, None)
         return _integration_view(row, slug)
+
+
+# Keys are looked up on every alert; a known key is remembered briefly, so a storm costs no
+# lookup per request. Revoking clears this process's memory at once, other processes' within
+# KEY_MEMORY_SECONDS.
+KEY_MEMORY_SECONDS = 10.0
+_known_keys: dict[str, tuple[Source, float]] = {}
 
 
 def source_for_key(db: Database, key: str, kind: str) -> Source:
     """The integration a key opens, by one indexed lookup of the key's hash; NotFound for an
     unknown, revoked or other-kind key alike, so a probe learns nothing."""
-    with db.transaction() as session:
-        found = session.execute(
-            select(Integration, Team.slug)
-            .join(Team, Team.id == Integration.team_id)
-            .where(Integration.key_hash == token_digest(key))
-        ).one_or_none()
-    if found is None or found.Integration.revoked_at is not None:
+    digest = token_digest(key)
+    remembered = _known_keys.get(digest)
+    if remembered is not None and time.monotonic() - remembered[1] < KEY_MEMORY_SECONDS:
+        source = remembered[0]
+    else:
+        with db.transaction() as session:
+            found = session.execute(
+                select(Integration, Team.slug)
+                .join(Team, Team.id == Integration.team_id)
+                .where(Integration.key_hash == digest)
+            ).one_or_none()
+        if found is None or found.Integration.revoked_at is not None:
+            raise NotFound("no integration has this key")
+        row = found.Integration
+        source = Source(
+            row.id, row.org_id, found.slug, row.kind, row.name, row.signing_secret, digest
+        )
+        _known_keys[digest] = (source, time.monotonic())
+    if source.kind != kind:
         raise NotFound("no integration has this key")
-    row = found.Integration
-    if row.kind != kind:
-        raise NotFound("no integration has this key")
-    return Source(row.id, row.org_id, found.slug, row.kind, row.name, row.signing_secret)
+    return source
 
 
 def accept(
     db: Database, clock: Clock, source: Source, alerts: Sequence[IncomingAlert]
 ) -> list[AlertOutcome]:
     """Take in one request's alerts, all or nothing."""
+    return accept_many(db, clock, [(source, alerts)])[0]
+
+
+def accept_many(
+    db: Database, clock: Clock, requests: Sequence[tuple[Source, Sequence[IncomingAlert]]]
+) -> list[list[AlertOutcome]]:
+    """Take in several requests' alerts in one transaction (a group commit): one lookup of
+    the open tickets of all their fingerprints, one insert of the new tickets, one update per
+    repeated ticket however often it repeated, one insert of the alert records."""
     now = clock.now()
-    actor = source.actor
     with db.transaction() as session:
-        team, judged = team_and_policy(session, source.org_id, source.team_slug)
-        silences = _active_silences(session, source.org_id, now)
-        outcomes = [
-            _take(session, clock, actor, now, source, team, judged, silences, alert)
-            for alert in alerts
+        batch = _Batch(session, clock, now)
+        prints = [
+            [batch.fingerprint(source, alert) for alert in alerts] for source, alerts in requests
         ]
-        rows = [outcome.pop("row") for outcome in outcomes]
+        batch.find_open_tickets(
+            {
+                (source.org_id, p)
+                for (source, _), ps in zip(requests, prints, strict=True)
+                for p in ps
+            }
+        )
+        outcomes = [
+            [batch.take(source, alert, p) for alert, p in zip(alerts, ps, strict=True)]
+            for (source, alerts), ps in zip(requests, prints, strict=True)
+        ]
+        batch.finish()
+        return [[outcome.view() for outcome in request] for request in outcomes]
+
+
+@dataclass
+class _Outcome:
+    fingerprint: str
+    action: str
+    outcome: str
+    ticket: _TicketRef | None
+    silence_id: int | None
+
+    def view(self) -> AlertOutcome:
+        return AlertOutcome(
+            fingerprint=self.fingerprint,
+            action=self.action,
+            outcome=self.outcome,
+            ticket_id=self.ticket.id if self.ticket is not None else None,
+            silence_id=self.silence_id,
+        )
+
+
+@dataclass
+class _TicketRef:
+    """An open ticket of a fingerprint: one already stored (`id` known), or one this batch
+    opens at its end."""
+
+    id: int | None
+    new_alerts: int = 0
+    latest_link: str | None = None
+    pending: _Pending | None = None
+
+
+@dataclass
+class _Pending:
+    source: Source
+    new: NewTicket
+    triage: Triage
+    alert: IncomingAlert
+    fingerprint: str
+    owner: Owner
+
+
+class _Batch:
+    def __init__(self, session: Session, clock: Clock, now: datetime) -> None:
+        self.session, self.clock, self.now = session, clock, now
+        self.judges: dict[tuple[int, str], tuple[Team, PolicyInForce]] = {}
+        self.silences: dict[int, list[Silence]] = {}
+        self.tickets: dict[tuple[int, str], _TicketRef | None] = {}
+        self.pending: list[_TicketRef] = []
+        self.outcomes: list[tuple[Source, IncomingAlert, _Outcome]] = []
+        self.handles: dict[tuple[int, str], str | None] = {}
+
+    def _judge(self, source: Source) -> tuple[Team, PolicyInForce]:
+        key = (source.org_id, source.team_slug)
+        if key not in self.judges:
+            self.judges[key] = team_and_policy(self.session, source.org_id, source.team_slug)
+        return self.judges[key]
+
+    def _silences(self, org_id: int) -> list[Silence]:
+        if org_id not in self.silences:
+            self.silences[org_id] = _active_silences(self.session, org_id, self.now)
+        return self.silences[org_id]
+
+    def fingerprint(self, source: Source, alert: IncomingAlert) -> str:
+        _, judged = self._judge(source)
+        return fingerprint(alert, judged.policy.alerts.fingerprint)
+
+    def find_open_tickets(self, prints: set[tuple[int, str]]) -> None:
+        """Lock the open tickets of the batch's fingerprints, in one statement per
+        organisation, in id order (two batches locking the same tickets cannot deadlock)."""
+        by_org: dict[int, list[str]] = {}
+        for org_id, print_ in prints:
+            by_org.setdefault(org_id, []).append(print_)
+            self.tickets[org_id, print_] = None
+        for org_id, wanted in by_org.items():
+            for start in range(0, len(wanted), 1000):
+                found = self.session.execute(
+                    select(Ticket.id, Ticket.fingerprint)
+                    .where(
+                        Ticket.org_id == org_id,
+                        Ticket.fingerprint.in_(wanted[start : start + 1000]),
+                        Ticket.is_open,
+                    )
+                    .order_by(Ticket.id)
+                    .with_for_update()
+                )
+                for ticket_id, found_print in found:
+                    assert found_print is not None
+                    self.tickets[org_id, found_print] = _TicketRef(ticket_id)
+
+    def take(self, source: Source, alert: IncomingAlert, print_: str) -> _Outcome:
+        team, judged = self._judge(source)
+        facts = facts_of(alert.labels, alert.service, print_, alert.title, alert.source)
+        silence = silencing(self._silences(source.org_id), facts, self.now)
+        ticket = self.tickets[source.org_id, print_]
+        if alert.action is Action.trigger:
+            if ticket is not None:
+                ticket.new_alerts += 1
+                ticket.latest_link = alert.links[0] if alert.links else ticket.latest_link
+                outcome = "silenced" if silence is not None else "repeat"
+            elif silence is not None:
+                outcome = "silenced"
+            else:
+                ticket = self._pend(source, team, judged, alert, print_)
+                outcome = "opened"
+        elif ticket is None:
+            # PagerDuty's rule: an ack or resolve for an unknown or closed key is accepted, dropped.
+            outcome = "dropped"
+        else:
+            self._open_pending()  # an ack or resolve acts on stored tickets
+            assert ticket.id is not None
+            locked = self.session.get(Ticket, ticket.id, with_for_update=True)
+            assert locked is not None
+            if alert.action is Action.acknowledge:
+                outcome = _acknowledge(self.session, source.actor, self.now, locked)
+            else:
+                outcome = _resolve(self.session, source.actor, self.now, locked, judged, alert)
+                if not locked.is_open:
+                    self.tickets[source.org_id, print_] = None
+        result = _Outcome(
+            print_, alert.action.value, outcome, ticket, silence.id if silence else None
+        )
+        self.outcomes.append((source, alert, result))
+        return result
+
+    def _pend(
+        self,
+        source: Source,
+        team: Team,
+        judged: PolicyInForce,
+        alert: IncomingAlert,
+        print_: str,
+    ) -> _TicketRef:
+        owner = owner_of(judged.policy, alert.service)
+        new = NewTicket(
+            team=team.slug,
+            title=alert.title[:300] or "alert",
+            description=alert.description,
+            service=alert.service,
+            signals=alert.signals,
+            labels=_ticket_labels(judged, alert),
+            assignee=self._handle(source.org_id, owner.tech_lead),
+            links=list(alert.links),
+        )
+        by_severity = judged.policy.alerts.levels_by_severity
+        triage = Triage(by_severity.get(alert.severity or ""), untriaged_ok=True)
+        ref = _TicketRef(None, pending=_Pending(source, new, triage, alert, print_, owner))
+        self.tickets[source.org_id, print_] = ref
+        self.pending.append(ref)
+        return ref
+
+    def _handle(self, org_id: int, handle: str | None) -> str | None:
+        """The tech lead's handle if that person has an account here."""
+        if handle is None:
+            return None
+        if (org_id, handle) not in self.handles:
+            self.handles[org_id, handle] = self.session.scalar(
+                select(User.handle).where(User.org_id == org_id, User.handle == handle)
+            )
+        return self.handles[org_id, handle]
+
+    def _open_pending(self) -> None:
+        """Open this batch's new tickets: one insert per integration. Two first triggers
+        racing in two transactions: the unique index lets one in; the other's batch rolls
+        back to its savepoint and joins the winner's ticket as a repeat."""
+        waiting, self.pending = self.pending, []
+        by_source: dict[int, list[_TicketRef]] = {}
+        for ref in waiting:
+            assert ref.pending is not None
+            by_source.setdefault(ref.pending.source.id, []).append(ref)
+        for refs in by_source.values():
+            try:
+                with self.session.begin_nested():
+                    self._insert(refs)
+            except IntegrityError:
+                for ref in refs:
+                    self._insert_one_or_join(ref)
+
+    def _insert_one_or_join(self, ref: _TicketRef) -> None:
+        assert ref.pending is not None
+        try:
+            with self.session.begin_nested():
+                self._insert([ref])
+        except IntegrityError:
+            pending = ref.pending
+            winner = self.session.scalar(
+                select(Ticket.id)
+                .where(
+                    Ticket.org_id == pending.source.org_id,
+                    Ticket.fingerprint == pending.fingerprint,
+                    Ticket.is_open,
+                )
+                .with_for_update()
+            )
+            if winner is None:
+                raise
+            ref.id, ref.pending = winner, None
+            ref.new_alerts += 1
+            for _, _, outcome in self.outcomes:
+                if outcome.ticket is ref and outcome.outcome == "opened":
+                    outcome.outcome = "repeat"
+
+    def _insert(self, refs: list[_TicketRef]) -> None:
+        pendings = [ref.pending for ref in refs if ref.pending is not None]
+        source = pendings[0].source
+        actor = source.actor
+        extra = [
+            {
+                "fingerprint": p.fingerprint,
+                "alert_count": 1 + ref.new_alerts,
+                "last_alert_at": self.now,
+            }
+            for ref, p in zip(refs, pendings, strict=True)
+        ]
+        opened = open_in(
+            self.session,
+            actor,
+            self.now,
+            [p.new for p in pendings],
+            extra,
+            [p.triage for p in pendings],
+        )
+        events = []
+        for ref, pending, item in zip(refs, pendings, opened, strict=True):
+            ref.id, ref.pending, ref.new_alerts = item.row["id"], None, 0
+            events.append(
+                event_row(
+                    actor,
+                    self.now,
+                    "alert.opened",
+                    f"opened from a {pending.alert.source} alert ({pending.fingerprint}); "
+                    f"owner: {pending.owner.why}",
+                    ticket_id=ref.id,
+                    fingerprint=pending.fingerprint,
+                    owner=pending.owner.team,
+                    tech_lead=pending.owner.tech_lead,
+                )
+            )
+        record_rows(self.session, events)
+        for ref, pending, item in zip(refs, pendings, opened, strict=True):
+            assert ref.id is not None
+            _page_impact_contacts(
+                self.session, actor, self.now, item.judged, pending.alert, ref.id, item.row["title"]
+            )
+            if item.row["incident_criteria"]:
+                # 2i2c: users can't log in → an incident now, its lead chosen by the policy.
+                ticket = self.session.get(Ticket, ref.id)
+                assert ticket is not None
+                declare_for_ticket(self.session, self.clock, actor, ticket, DeclareFromTicket())
+
+    def finish(self) -> None:
+        self._open_pending()
+        self._record_repeats()
+        rows = [
+            {
+                "org_id": source.org_id,
+                "integration_id": source.id,
+                "fingerprint": outcome.fingerprint,
+                "action": outcome.action,
+                "outcome": outcome.outcome,
+                "title": alert.title[:300],
+                "service": alert.service,
+                "ticket_id": outcome.ticket.id if outcome.ticket is not None else None,
+                "silence_id": outcome.silence_id,
+                "details": _details(alert),
+                "received_at": self.now,
+            }
+            for source, alert, outcome in self.outcomes
+        ]
         if rows:
-            session.execute(insert(AlertRow), rows)
-        return [AlertOutcome(**outcome) for outcome in outcomes]
+            self.session.execute(insert(AlertRow), rows)
+
+    def _record_repeats(self) -> None:
+        """Caseflow: when a ticket exists, comment on it with a link to the latest
+        occurrence. Repeats of one ticket in a batch make one update and one comment."""
+        repeated = [ref for ref in self.tickets.values() if ref is not None and ref.new_alerts > 0]
+        if not repeated:
+            return
+        ids = sorted(ref.id for ref in repeated if ref.id is not None)
+        counts: dict[int, int] = {
+            ticket_id: count
+            for ticket_id, count in self.session.execute(
+                select(Ticket.id, Ticket.alert_count).where(Ticket.id.in_(ids))
+            )
+        }
+        updates, comments = [], []
+        for ref in repeated:
+            assert ref.id is not None
+            total = counts[ref.id] + ref.new_alerts
+            updates.append({"ticket": ref.id, "total": total})
+            more = f" ({ref.new_alerts} since the last comment)" if ref.new_alerts > 1 else ""
+            link = f": {ref.latest_link}" if ref.latest_link else ""
+            comments.append(
+                {
+                    "ticket_id": ref.id,
+                    "author_id": None,
+                    "body": f"Occurrence {total} at {self.now.isoformat()}{more}{link}",
+                    "via": Via.integration.value,
+                    "created_at": self.now,
+                }
+            )
+        self.session.connection().execute(
+            update(Ticket)
+            .where(Ticket.id == bindparam("ticket"))
+            .values(alert_count=bindparam("total"), last_alert_at=self.now, updated_at=self.now),
+            updates,
+        )
+        self.session.execute(insert(Comment), comments)
 
 
 def _active_silences(session: Session, org_id: int, now: datetime) -> list[Silence]:
@@ -184,69 +525,6 @@ def _active_silences(session: Session, org_id: int, now: datetime) -> list[Silen
 def _silence(row: SilenceRow) -> Silence:
     matchers = tuple(Matcher(m["name"], Op(m["op"]), m["value"]) for m in row.matchers)
     return Silence(row.id, matchers, row.starts_at, row.ends_at)
-
-
-def _open_ticket(session: Session, org_id: int, print_: str) -> Ticket | None:
-    return session.scalar(
-        select(Ticket)
-        .where(Ticket.org_id == org_id, Ticket.fingerprint == print_, Ticket.is_open)
-        .with_for_update()
-    )
-
-
-def _take(
-    session: Session,
-    clock: Clock,
-    actor: Actor,
-    now: datetime,
-    source: Source,
-    team: Team,
-    judged: PolicyInForce,
-    silences: list[Silence],
-    alert: IncomingAlert,
-) -> dict[str, Any]:
-    policy = judged.policy
-    print_ = fingerprint(alert, policy.alerts.fingerprint)
-    facts = facts_of(alert.labels, alert.service, print_, alert.title, alert.source)
-    silence = silencing(silences, facts, now)
-    ticket = _open_ticket(session, source.org_id, print_)
-    ticket_id: int | None = ticket.id if ticket is not None else None
-    if alert.action is Action.trigger:
-        if ticket is not None:
-            outcome = _repeat(session, actor, now, ticket, alert)
-        elif silence is not None:
-            outcome = "silenced"
-        else:
-            ticket_id, outcome = _first(
-                session, clock, actor, now, source, team, judged, alert, print_
-            )
-    elif ticket is None:
-        # PagerDuty's rule: an ack or resolve for an unknown or closed key is accepted, dropped.
-        outcome = "dropped"
-    elif alert.action is Action.acknowledge:
-        outcome = _acknowledge(session, actor, now, ticket)
-    else:
-        outcome = _resolve(session, actor, now, ticket, judged, alert)
-    return {
-        "fingerprint": print_,
-        "action": alert.action.value,
-        "outcome": outcome,
-        "ticket_id": ticket_id,
-        "silence_id": silence.id if silence is not None else None,
-        "row": {
-            "org_id": source.org_id,
-            "integration_id": source.id,
-            "fingerprint": print_,
-            "action": alert.action.value,
-            "outcome": outcome,
-            "title": alert.title[:300],
-            "service": alert.service,
-            "ticket_id": ticket_id,
-            "silence_id": silence.id if silence is not None else None,
-            "details": _details(alert),
-            "received_at": now,
-        },
-    }
 
 
 def _details(alert: IncomingAlert) -> dict[str, Any]:
@@ -268,70 +546,6 @@ def _ticket_labels(judged: PolicyInForce, alert: IncomingAlert) -> list[str]:
     if alert.severity and "severity" not in alert.labels:
         labels.append(f"severity={alert.severity}")
     return list(dict.fromkeys(label[:200] for label in labels))
-
-
-def _first(
-    session: Session,
-    clock: Clock,
-    actor: Actor,
-    now: datetime,
-    source: Source,
-    team: Team,
-    judged: PolicyInForce,
-    alert: IncomingAlert,
-    print_: str,
-) -> tuple[int, str]:
-    """Open the fingerprint's ticket. Two first triggers racing: the unique index lets one
-    in; the other finds its ticket and joins it as a repeat."""
-    owner = owner_of(judged.policy, alert.service)
-    assignee = _existing_handle(session, source.org_id, owner.tech_lead)
-    new = NewTicket(
-        team=team.slug,
-        title=alert.title[:300] or "alert",
-        description=alert.description,
-        service=alert.service,
-        signals=alert.signals,
-        labels=_ticket_labels(judged, alert),
-        assignee=assignee,
-        links=list(alert.links),
-    )
-    extra = {"fingerprint": print_, "alert_count": 1, "last_alert_at": now}
-    by_severity = judged.policy.alerts.levels_by_severity
-    triage = Triage(by_severity.get(alert.severity or ""), untriaged_ok=True)
-    try:
-        with session.begin_nested():
-            opened = open_in(session, actor, now, [new], [extra], [triage])[0]
-    except IntegrityError:
-        ticket = _open_ticket(session, source.org_id, print_)
-        if ticket is None:
-            raise
-        return ticket.id, _repeat(session, actor, now, ticket, alert)
-    ticket_id: int = opened.row["id"]
-    record(
-        session,
-        actor,
-        now,
-        "alert.opened",
-        f"opened from a {alert.source} alert ({print_}); owner: {owner.why}",
-        ticket_id=ticket_id,
-        fingerprint=print_,
-        owner=owner.team,
-        tech_lead=owner.tech_lead,
-    )
-    _page_impact_contacts(session, actor, now, judged, alert, ticket_id, opened.row["title"])
-    if opened.row["incident_criteria"]:
-        # 2i2c: users can't log in → an incident, declared now, its lead chosen by the policy.
-        ticket = session.get(Ticket, ticket_id)
-        assert ticket is not None
-        declare_for_ticket(session, clock, actor, ticket, DeclareFromTicket())
-    return ticket_id, "opened"
-
-
-def _existing_handle(session: Session, org_id: int, handle: str | None) -> str | None:
-    if handle is None:
-        return None
-    found = session.scalar(select(User.handle).where(User.org_id == org_id, User.handle == handle))
-    return found
 
 
 def _page_impact_contacts(
@@ -381,21 +595,6 @@ def _page_impact_contacts(
         category=category.name,
         people=[p.handle for p in found.recipients],
     )
-
-
-def _repeat(
-    session: Session, actor: Actor, now: datetime, ticket: Ticket, alert: IncomingAlert
-) -> str:
-    """Caseflow: when a ticket exists, comment on it with a link to the latest occurrence."""
-    ticket.alert_count += 1
-    ticket.last_alert_at = now
-    ticket.updated_at = now
-    link = alert.links[0] if alert.links else None
-    body = f"Occurrence {ticket.alert_count} at {now.isoformat()}" + (f": {link}" if link else "")
-    session.add(
-        Comment(ticket_id=ticket.id, author_id=None, body=body, via=actor.via.value, created_at=now)
-    )
-    return "repeat"
 
 
 def _acknowledge(session: Session, actor: Actor, now: datetime, ticket: Ticket) -> str:

@@ -40,7 +40,7 @@ class Matcher:
         if self.op in (Op.regex, Op.not_regex):
             try:
                 _compiled(self.value)
-            except re.error as error:
+            except (re.error, OverflowError, RecursionError) as error:
                 raise MatcherInvalid(f"{self.name}: bad regular expression: {error}") from None
 
     def matches(self, facts: Mapping[str, str]) -> bool:

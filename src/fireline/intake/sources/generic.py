@@ -60,6 +60,6 @@ def _alert(alert: GenericAlert) -> IncomingAlert:
         severity=alert.severity,
         labels=dict(alert.labels),
         signals=dict(alert.signals),
-        links=tuple(alert.links),
+        links=tuple(link for link in alert.links if link),
         occurred_at=alert.occurred_at,
     )

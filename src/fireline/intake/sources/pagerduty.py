@@ -102,7 +102,7 @@ def parse(body: Any) -> Event:
             severity=payload.severity if payload else None,
             labels=labels,
             signals=numbers(flat),
-            links=tuple(links),
+            links=tuple(link for link in links if link),
             occurred_at=payload.timestamp if payload else None,
         ),
     )

@@ -23,7 +23,9 @@ def signature(secret: str, body: bytes) -> str:
 
 
 def signed_by(secret: str, body: bytes, claimed: str | None) -> bool:
-    return claimed is not None and hmac.compare_digest(signature(secret, body), claimed.strip())
+    if claimed is None or not claimed.isascii():
+        return False
+    return hmac.compare_digest(signature(secret, body), claimed.strip())
 
 
 class _Project(BaseModel):

@@ -1,0 +1,129 @@
+"""Alert intake throughput and latency through HTTP, on SQLite and PostgreSQL: a real
+`fireline serve` process, a bounded load generator on loopback (benchmarks/loadgen.py).
+
+    .venv/bin/python benchmarks/intake.py [--seconds S] [--connections C] [--database both]
+
+Unique alerts (each a new ticket), duplicates of one alert (each a repeat on one ticket),
+and latency at an offered 1,000 alerts/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import ExitStack
+from pathlib import Path
+
+from loadgen import closed_loop, open_loop, request
+from machine import describe
+from tickets import postgres_url, sqlite_url
+
+from fireline.auth.actor import Role, Via
+from fireline.auth.service import actor_for, add_user
+from fireline.clock.now import SystemClock
+from fireline.intake.schemas import NewIntegration
+from fireline.intake.service import create_integration
+from fireline.orgs.service import create_organisation, create_team, store_policy
+from fireline.policy.load import preset_text
+from fireline.store.db import Database
+from fireline.store.migrate import upgrade
+
+FIRELINE = str(Path(sys.executable).with_name("fireline"))
+
+
+def prepare(url: str) -> str:
+    """A migrated database with one team on the Meltano preset and a generic integration."""
+    upgrade(url)
+    db = Database(url)
+    clock = SystemClock()
+    with db.transaction() as session:
+        org = create_organisation(session, clock, "bench", "Bench")
+        team = create_team(session, clock, org.id, "meltano", "Meltano")
+        store_policy(session, clock, team, preset_text("meltano"), "preset:meltano", None)
+        admin = actor_for(add_user(session, clock, org.id, "admin", "A", Role.admin), Via.cli)
+    created = create_integration(
+        db, clock, admin, NewIntegration(team="meltano", kind="generic", name="bench")
+    )
+    db.dispose()
+    return created.key
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def serve(url: str, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "FIRELINE_DATABASE_URL": url}
+    server = subprocess.Popen(
+        [FIRELINE, "serve", "--no-engine", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
+            return server
+        except OSError:
+            time.sleep(0.1)
+    server.kill()
+    raise RuntimeError("fireline serve did not come up")
+
+
+def run(name: str, url: str, seconds: float, connections: int) -> None:
+    key = prepare(url)
+    port = free_port()
+    server = serve(url, port)
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key}"}
+    path = "/api/v1/alerts/generic"
+
+    def unique(n: int) -> bytes:
+        body = {"title": f"alert {n}", "service": "hub", "dedup_key": f"u{n}", "labels": {"n": "1"}}
+        return request(path, json.dumps(body).encode(), headers)
+
+    duplicate_body = json.dumps({"title": "the same alert", "service": "hub", "dedup_key": "dup"})
+    duplicate = request(path, duplicate_body.encode(), headers)
+
+    try:
+        warm = asyncio.run(closed_loop(port, lambda n: unique(10**9 + n), 200, 4))
+        assert warm.statuses == {202: 200}, warm.statuses
+        # Closed loop for about `seconds`: size the run from the warm-up's pace.
+        total = max(500, int(warm.rate * seconds))
+        result = asyncio.run(closed_loop(port, unique, total, connections))
+        print(f"{name}: unique alerts      {result.summary()}")
+        result = asyncio.run(closed_loop(port, lambda n: duplicate, total, connections))
+        print(f"{name}: duplicate alerts   {result.summary()}")
+        result = asyncio.run(
+            open_loop(port, lambda n: unique(2 * 10**9 + n), 1000, seconds, connections)
+        )
+        print(f"{name}: offered 1,000/s    {result.summary()}")
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
+    args = parser.parse_args()
+    print(describe())
+    with ExitStack() as stack:
+        if args.database in ("sqlite", "both"):
+            run("sqlite", stack.enter_context(sqlite_url()), args.seconds, args.connections)
+        if args.database in ("postgresql", "both"):
+            run("postgresql", stack.enter_context(postgres_url()), args.seconds, args.connections)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""Group commit for intake: concurrent requests' alerts are committed together.
+
+Each request hands its alerts to one writer thread and waits; the writer takes whatever has
+queued up (up to a bound) and accepts it in one transaction, so a burst of N alerts costs one
+commit (one fsync) rather than N. A request is answered only after its alerts committed.
+If a batch fails, its requests are retried one by one, so one bad request fails alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+from fireline.clock.now import Clock
+from fireline.intake.alert import IncomingAlert
+from fireline.intake.schemas import AlertOutcome
+from fireline.intake.service import Source, accept_many
+from fireline.store.db import Database
+
+log = logging.getLogger("fireline.intake")
+
+
+@dataclass(slots=True)
+class _Request:
+    source: Source
+    alerts: Sequence[IncomingAlert]
+    done: Future[list[AlertOutcome]]
+
+
+class GroupCommit:
+    def __init__(self, db: Database, clock: Clock, max_alerts: int = 500) -> None:
+        self.db, self.clock, self.max_alerts = db, clock, max_alerts
+        self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
+        self._writer = threading.Thread(target=self._run, name="fireline-intake", daemon=True)
+        self._writer.start()
+
+    async def accept(self, source: Source, alerts: Sequence[IncomingAlert]) -> list[AlertOutcome]:
+        done: Future[list[AlertOutcome]] = Future()
+        self._queue.put(_Request(source, alerts, done))
+        return await asyncio.wrap_future(done)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._writer.join(timeout=10)
+
+    def _run(self) -> None:
+        while (first := self._queue.get()) is not None:
+            batch, size = [first], len(first.alerts)
+            while size < self.max_alerts:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._queue.put(None)  # finish this batch, then stop
+                    break
+                batch.append(more)
+                size += len(more.alerts)
+            self._commit(batch)
+
+    def _commit(self, batch: list[_Request]) -> None:
+        try:
+            results = accept_many(self.db, self.clock, [(r.source, r.alerts) for r in batch])
+        except Exception as error:
+            if len(batch) == 1:
+                batch[0].done.set_exception(error)
+                return
+            log.info("a group of %d requests failed (%s); retrying one by one", len(batch), error)
+            for request in batch:
+                self._commit([request])
+            return
+        for request, outcomes in zip(batch, results, strict=True):
+            request.done.set_result(outcomes)
