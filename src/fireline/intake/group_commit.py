@@ -33,11 +33,20 @@ class _Request:
 
 
 class GroupCommit:
-    def __init__(self, db: Database, clock: Clock, max_alerts: int = 500) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, max_alerts: int = 500, writers: int | None = None
+    ) -> None:
         self.db, self.clock, self.max_alerts = db, clock, max_alerts
         self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
-        self._writer = threading.Thread(target=self._run, name="fireline-intake", daemon=True)
-        self._writer.start()
+        # SQLite has one writer at a time anyway; on PostgreSQL a second writer prepares its
+        # batch while the first waits for its commit.
+        count = writers or (1 if db.dialect == "sqlite" else 2)
+        self._writers = [
+            threading.Thread(target=self._run, name=f"fireline-intake-{n}", daemon=True)
+            for n in range(count)
+        ]
+        for writer in self._writers:
+            writer.start()
 
     async def accept(self, source: Source, alerts: Sequence[IncomingAlert]) -> list[AlertOutcome]:
         done: Future[list[AlertOutcome]] = Future()
@@ -45,8 +54,10 @@ class GroupCommit:
         return await asyncio.wrap_future(done)
 
     def close(self) -> None:
-        self._queue.put(None)
-        self._writer.join(timeout=10)
+        for _ in self._writers:
+            self._queue.put(None)
+        for writer in self._writers:
+            writer.join(timeout=10)
 
     def _run(self) -> None:
         while (first := self._queue.get()) is not None:

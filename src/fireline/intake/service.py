@@ -370,6 +370,9 @@ class _Batch:
         back to its savepoint and joins the winner's ticket as a repeat."""
         waiting, self.pending = self.pending, []
         by_source: dict[int, list[_TicketRef]] = {}
+        # Inserted in fingerprint order: two batches racing for the same new fingerprints
+        # wait on each other in one order, never in a cycle.
+        waiting.sort(key=lambda ref: ref.pending.fingerprint if ref.pending else "")
         for ref in waiting:
             assert ref.pending is not None
             by_source.setdefault(ref.pending.source.id, []).append(ref)
