@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select
 
 from fireline.clock.now import Clock
 from fireline.engine.models import EngineInstance
-from fireline.engine.steps import escalations, outbox
+from fireline.engine.steps import escalations, heartbeats, outbox
 from fireline.notify.channels.registry import Channels
 from fireline.store.db import Database
 
@@ -32,6 +32,7 @@ class CycleReport:
     at: datetime
     timers: int
     deliveries: int
+    heartbeats: int = 0
 
 
 class Engine:
@@ -75,7 +76,8 @@ class Engine:
                 )
 
     def cycle(self) -> CycleReport:
-        """Run each step once: due escalation timers, then the outbox."""
+        """Run each step once: silent heartbeats, due escalation timers, then the outbox."""
+        late = heartbeats.run(self.db, self.clock, self.batch)
         timers = escalations.run(self.db, self.clock, self.instance, self.lease, self.batch)
         deliveries = outbox.run(
             self.db, self.clock, self.instance, self.lease, self.batch, self.channels
@@ -87,7 +89,7 @@ class Engine:
                 me = EngineInstance(id=self.instance, started_at=now, cycles=0)
                 session.add(me)
             me.last_cycle_at, me.cycles = now, me.cycles + 1
-        return CycleReport(now, timers, deliveries)
+        return CycleReport(now, timers, deliveries, late)
 
     def run(self, stop: threading.Event, interval: float = 1.0) -> None:
         """Cycle until `stop` is set; a failing cycle is logged and retried next time."""
@@ -96,7 +98,7 @@ class Engine:
             while not stop.is_set():
                 try:
                     report = self.cycle()
-                    busy = report.timers or report.deliveries
+                    busy = report.timers or report.deliveries or report.heartbeats
                 except Exception:
                     log.exception("engine cycle failed; retrying")
                     busy = False

@@ -137,6 +137,23 @@ async def generic_alert(request: Request) -> Accepted:
     return await _accept(request, source, _payload(generic.parse, body))
 
 
+@router.post("/api/v1/alerts/heartbeat", status_code=status.HTTP_202_ACCEPTED)
+async def heartbeat_check_in(request: Request) -> Accepted:
+    """A heartbeat's check-in (`curl -fsS -X POST -H 'Authorization: Bearer <key>' …`). Silent
+    past its interval, the heartbeat raises an alert; the next check-in resolves it."""
+    source = await _source(request, _header_key(request), "heartbeat")
+    app = request.app
+    try:
+        outcomes = await run_in_threadpool(service.check_in, app.state.db, app.state.clock, source)
+    except DBAPIError as error:
+        if _is_outage(error):
+            raise Unavailable(
+                "the check-in was not stored; retry", retry_after=RETRY_AFTER_SECONDS
+            ) from None
+        raise
+    return Accepted(alerts=outcomes)
+
+
 @router.post("/api/v1/alerts/sentry/{key}", status_code=status.HTTP_202_ACCEPTED)
 async def sentry_webhook(request: Request, key: str) -> Accepted:
     """Sentry's integration webhooks. Sentry cannot send our key in a header, so it sits in

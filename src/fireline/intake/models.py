@@ -29,6 +29,21 @@ class Integration(Base):
     revoked_at: Mapped[datetime | None]
 
 
+class Heartbeat(Base):
+    """A monitor that must check in every `interval_seconds`; silence past `due_at` raises an
+    alert (and the next check-in resolves it). Its key is its integration's key."""
+
+    __tablename__ = "heartbeats"
+    __table_args__ = (Index("ix_heartbeats_late_due", "late", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration_id: Mapped[int] = mapped_column(ForeignKey("integrations.id"), unique=True)
+    interval_seconds: Mapped[int]
+    last_seen_at: Mapped[datetime | None]
+    due_at: Mapped[datetime]
+    late: Mapped[bool] = mapped_column(default=False)
+
+
 class AlertRow(Base):
     """Every alert received, whatever became of it: the audit trail and the occurrence count."""
 
@@ -66,4 +81,4 @@ class SilenceRow(Base):
     created_at: Mapped[datetime]
 
 
-__all__ = ["AlertRow", "Integration", "SilenceRow"]
+__all__ = ["AlertRow", "Heartbeat", "Integration", "SilenceRow"]

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-Kind = Literal["alertmanager", "sentry", "pagerduty", "generic"]
+Kind = Literal["alertmanager", "sentry", "pagerduty", "generic", "heartbeat"]
 
 
 class NewIntegration(BaseModel):
@@ -19,6 +19,16 @@ class NewIntegration(BaseModel):
     signing_secret: str | None = Field(
         default=None, max_length=200, description="Sentry: the integration's client secret"
     )
+    interval_minutes: int | None = Field(
+        default=None, ge=1, le=7 * 24 * 60, description="heartbeat: check in at least this often"
+    )
+
+
+class HeartbeatView(BaseModel):
+    interval_minutes: int
+    last_seen_at: datetime | None
+    due_at: datetime
+    late: bool
 
 
 class IntegrationView(BaseModel):
@@ -28,6 +38,7 @@ class IntegrationView(BaseModel):
     name: str
     created_at: datetime
     revoked_at: datetime | None
+    heartbeat: HeartbeatView | None = None
 
 
 class IntegrationCreated(IntegrationView):

@@ -8,7 +8,7 @@ import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
@@ -27,9 +27,10 @@ from fireline.incidents.service import declare_for_ticket
 from fireline.incidents.workflow import TransitionRefused
 from fireline.intake.alert import Action, IncomingAlert
 from fireline.intake.fingerprint import fingerprint
-from fireline.intake.models import AlertRow, Integration, SilenceRow
+from fireline.intake.models import AlertRow, Heartbeat, Integration, SilenceRow
 from fireline.intake.schemas import (
     AlertOutcome,
+    HeartbeatView,
     IntegrationCreated,
     IntegrationView,
     NewIntegration,
@@ -78,6 +79,8 @@ def create_integration(
     actor.require(Role.admin)
     if new.kind == "sentry" and not new.signing_secret:
         raise Invalid("signing_secret", "a Sentry integration needs its client secret")
+    if (new.kind == "heartbeat") != (new.interval_minutes is not None):
+        raise Invalid("interval_minutes", "a heartbeat, and only a heartbeat, has an interval")
     key = new_key()
     with db.transaction() as session:
         team = team_by_slug(session, actor.org_id, new.team)
@@ -94,11 +97,23 @@ def create_integration(
         )
         session.add(row)
         session.flush()
-        view = _integration_view(row, team.slug)
+        beat = None
+        if new.interval_minutes is not None:
+            beat = Heartbeat(
+                integration_id=row.id,
+                interval_seconds=new.interval_minutes * 60,
+                last_seen_at=None,
+                due_at=row.created_at + timedelta(minutes=new.interval_minutes),
+                late=False,
+            )
+            session.add(beat)
+        view = _integration_view(row, team.slug, beat)
     return IntegrationCreated(**view.model_dump(), key=key)
 
 
-def _integration_view(row: Integration, team_slug: str) -> IntegrationView:
+def _integration_view(
+    row: Integration, team_slug: str, beat: Heartbeat | None = None
+) -> IntegrationView:
     return IntegrationView(
         id=row.id,
         team=team_slug,
@@ -106,18 +121,27 @@ def _integration_view(row: Integration, team_slug: str) -> IntegrationView:
         name=row.name,
         created_at=row.created_at,
         revoked_at=row.revoked_at,
+        heartbeat=None
+        if beat is None
+        else HeartbeatView(
+            interval_minutes=beat.interval_seconds // 60,
+            last_seen_at=beat.last_seen_at,
+            due_at=beat.due_at,
+            late=beat.late,
+        ),
     )
 
 
 def list_integrations(db: Database, actor: Actor) -> list[IntegrationView]:
     with db.transaction() as session:
         rows = session.execute(
-            select(Integration, Team.slug)
+            select(Integration, Team.slug, Heartbeat)
             .join(Team, Team.id == Integration.team_id)
+            .outerjoin(Heartbeat, Heartbeat.integration_id == Integration.id)
             .where(Integration.org_id == actor.org_id)
             .order_by(Integration.id)
         ).all()
-        return [_integration_view(row, slug) for row, slug in rows]
+        return [_integration_view(row, slug, beat) for row, slug, beat in rows]
 
 
 def revoke_integration(
@@ -185,25 +209,26 @@ def accept_many(
     """Take in several requests' alerts in one transaction (a group commit): one lookup of
     the open tickets of all their fingerprints, one insert of the new tickets, one update per
     repeated ticket however often it repeated, one insert of the alert records."""
-    now = clock.now()
     with db.transaction() as session:
-        batch = _Batch(session, clock, now)
-        prints = [
-            [batch.fingerprint(source, alert) for alert in alerts] for source, alerts in requests
-        ]
-        batch.find_open_tickets(
-            {
-                (source.org_id, p)
-                for (source, _), ps in zip(requests, prints, strict=True)
-                for p in ps
-            }
-        )
-        outcomes = [
-            [batch.take(source, alert, p) for alert, p in zip(alerts, ps, strict=True)]
-            for (source, alerts), ps in zip(requests, prints, strict=True)
-        ]
-        batch.finish()
-        return [[outcome.view() for outcome in request] for request in outcomes]
+        return accept_in(session, clock, requests)
+
+
+def accept_in(
+    session: Session, clock: Clock, requests: Sequence[tuple[Source, Sequence[IncomingAlert]]]
+) -> list[list[AlertOutcome]]:
+    """`accept_many` in the caller's transaction."""
+    now = clock.now()
+    batch = _Batch(session, clock, now)
+    prints = [[batch.fingerprint(source, alert) for alert in alerts] for source, alerts in requests]
+    batch.find_open_tickets(
+        {(source.org_id, p) for (source, _), ps in zip(requests, prints, strict=True) for p in ps}
+    )
+    outcomes = [
+        [batch.take(source, alert, p) for alert, p in zip(alerts, ps, strict=True)]
+        for (source, alerts), ps in zip(requests, prints, strict=True)
+    ]
+    batch.finish()
+    return [[outcome.view() for outcome in request] for request in outcomes]
 
 
 @dataclass
@@ -733,3 +758,71 @@ def expire_silence(db: Database, clock: Clock, actor: Actor, silence_id: int) ->
         )
         session.refresh(row)
         return _silence_view(session, row, now)
+
+
+HEARTBEAT = "heartbeat"
+
+
+def heartbeat_alert(
+    source: Source, heartbeat_id: int, action: Action, detail: str
+) -> IncomingAlert:
+    return IncomingAlert(
+        source=HEARTBEAT,
+        action=action,
+        title=f"Heartbeat {source.name} is silent",
+        key=f"hb{heartbeat_id}",
+        service=source.name,
+        description=detail,
+        labels={"heartbeat": source.name},
+    )
+
+
+def check_in(db: Database, clock: Clock, source: Source) -> list[AlertOutcome]:
+    """A heartbeat's check-in: due again one interval from now; if it was late, its alert
+    resolves (or is annotated, as the team's policy says)."""
+    now = clock.now()
+    with db.transaction() as session:
+        beat = session.scalar(
+            select(Heartbeat).where(Heartbeat.integration_id == source.id).with_for_update()
+        )
+        if beat is None:
+            raise NotFound("no heartbeat has this key")
+        was_late = beat.late
+        beat.last_seen_at, beat.late = now, False
+        beat.due_at = now + timedelta(seconds=beat.interval_seconds)
+        if not was_late:
+            return []
+        alert = heartbeat_alert(source, beat.id, Action.resolve, f"checked in at {now.isoformat()}")
+        return accept_in(session, clock, [(source, [alert])])[0]
+
+
+def raise_late_heartbeats(session: Session, clock: Clock, limit: int) -> int:
+    """Mark heartbeats silent past their due time late and raise their alerts, in the
+    caller's transaction; rows another engine holds are skipped."""
+    now = clock.now()
+    found = session.execute(
+        select(Heartbeat, Integration, Team.slug)
+        .join(Integration, Integration.id == Heartbeat.integration_id)
+        .join(Team, Team.id == Integration.team_id)
+        .where(
+            Heartbeat.late.is_(False),
+            Heartbeat.due_at < now,  # a check-in exactly one interval apart is on time
+            Integration.revoked_at.is_(None),
+        )
+        .order_by(Heartbeat.due_at)
+        .limit(limit)
+        .with_for_update(of=Heartbeat, skip_locked=True)
+    ).all()
+    requests = []
+    for beat, row, slug in found:
+        beat.late = True
+        source = Source(row.id, row.org_id, slug, row.kind, row.name, None, row.key_hash)
+        seen = beat.last_seen_at.isoformat() if beat.last_seen_at else "never"
+        detail = (
+            f"expected a check-in every {beat.interval_seconds // 60} min; "
+            f"last seen {seen}; due {beat.due_at.isoformat()}"
+        )
+        requests.append((source, [heartbeat_alert(source, beat.id, Action.trigger, detail)]))
+    if requests:
+        accept_in(session, clock, requests)
+    return len(requests)

@@ -8,6 +8,7 @@ matcher may name `service`, `fingerprint`, `title` or `source`.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,7 +41,7 @@ class Matcher:
         if self.op in (Op.regex, Op.not_regex):
             try:
                 _compiled(self.value)
-            except (re.error, OverflowError, RecursionError) as error:
+            except (re.error, OverflowError, RecursionError, FutureWarning) as error:
                 raise MatcherInvalid(f"{self.name}: bad regular expression: {error}") from None
 
     def matches(self, facts: Mapping[str, str]) -> bool:
@@ -56,7 +57,10 @@ class Matcher:
 
 @lru_cache(maxsize=1024)
 def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
+    with warnings.catch_warnings():
+        # A pattern whose meaning Python says will change (`[[`) is refused, not guessed at.
+        warnings.simplefilter("error", FutureWarning)
+        return re.compile(pattern)
 
 
 @dataclass(frozen=True, slots=True)

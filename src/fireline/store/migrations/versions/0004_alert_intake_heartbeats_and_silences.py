@@ -1,8 +1,8 @@
-"""alert intake and silences
+"""alert intake, heartbeats and silences
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-27 09:19:21.199069
+Create Date: 2026-11-27 09:42:21.577685
 """
 
 from collections.abc import Sequence
@@ -70,6 +70,23 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_silences")),
     )
     op.create_index("ix_silences_org_ends", "silences", ["org_id", "ends_at"], unique=False)
+    op.create_table(
+        "heartbeats",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("integration_id", sa.Integer(), nullable=False),
+        sa.Column("interval_seconds", sa.Integer(), nullable=False),
+        sa.Column("last_seen_at", fireline.store.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("due_at", fireline.store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("late", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["integration_id"],
+            ["integrations.id"],
+            name=op.f("fk_heartbeats_integration_id_integrations"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_heartbeats")),
+        sa.UniqueConstraint("integration_id", name=op.f("uq_heartbeats_integration_id")),
+    )
+    op.create_index("ix_heartbeats_late_due", "heartbeats", ["late", "due_at"], unique=False)
     op.create_table(
         "alerts",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -142,6 +159,8 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_alerts_silence_id"), table_name="alerts")
     op.drop_index("ix_alerts_org_fingerprint", table_name="alerts")
     op.drop_table("alerts")
+    op.drop_index("ix_heartbeats_late_due", table_name="heartbeats")
+    op.drop_table("heartbeats")
     op.drop_index("ix_silences_org_ends", table_name="silences")
     op.drop_table("silences")
     op.drop_index(op.f("ix_integrations_org_id"), table_name="integrations")
