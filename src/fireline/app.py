@@ -20,7 +20,9 @@ from fireline.engine.cycle import Engine, last_cycle
 from fireline.escalation.api import router as escalation_router
 from fireline.incidents.api import router as incidents_router
 from fireline.intake.api import router as intake_router
+from fireline.intake.api import take_spooled
 from fireline.intake.group_commit import GroupCommit
+from fireline.intake.spool import Drainer, Spool
 from fireline.notify.api import router as notify_router
 from fireline.notify.channels.registry import Channels
 from fireline.oncall.api import router as oncall_router
@@ -99,7 +101,10 @@ def create_app(
             worker.start()
         intake = GroupCommit(database, the_clock)
         _app.state.intake = intake
+        _app.state.spool = spool = Spool(settings.spool_dir)
+        drainer = Drainer(spool, take_spooled(database, the_clock), interval=2.0)
         yield
+        drainer.close()
         intake.close()
         stop.set()
         if worker is not None:

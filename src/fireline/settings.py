@@ -23,3 +23,4 @@ class Settings(BaseSettings):
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_sender: str = "fireline@localhost"
+    spool_dir: str = "var/spool"

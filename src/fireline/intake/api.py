@@ -7,7 +7,9 @@ Retry-After, which Alertmanager and PagerDuty senders honour by retrying.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -16,6 +18,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.concurrency import run_in_threadpool
 
+from fireline.clock.now import Clock
 from fireline.context import DB, ActorDep, ClockDep
 from fireline.errors import FirelineError, Invalid, Unauthorized
 from fireline.intake import service
@@ -29,8 +32,11 @@ from fireline.intake.schemas import (
     SilenceView,
 )
 from fireline.intake.sources import alertmanager, generic, pagerduty, sentry
+from fireline.intake.spool import Spool, Spooled
+from fireline.store.db import Database
 
 router = APIRouter(tags=["alert intake"])
+log = logging.getLogger("fireline.intake")
 
 MAX_BODY = 1024 * 1024  # bytes; PagerDuty's own limit is 512 KB per event
 RETRY_AFTER_SECONDS = 5
@@ -157,14 +163,51 @@ async def heartbeat_check_in(request: Request) -> Accepted:
 @router.post("/api/v1/alerts/sentry/{key}", status_code=status.HTTP_202_ACCEPTED)
 async def sentry_webhook(request: Request, key: str) -> Accepted:
     """Sentry's integration webhooks. Sentry cannot send our key in a header, so it sits in
-    the URL (kept out of the access log); every hook must carry Sentry's signature."""
-    source = await _source(request, key, "sentry")
+    the URL (kept out of the access log); every hook must carry Sentry's signature. Sentry
+    never retries: while the database is down, hooks are spooled to local disk."""
     raw, body = await _json_body(request)
-    claimed = request.headers.get("sentry-hook-signature")
+    headers = {name: request.headers.get(name, "") for name in SENTRY_HEADERS}
+    try:
+        source = await _source(request, key, "sentry")
+        alerts = sentry_alerts(source, headers, raw, body)
+        return await _accept(request, source, alerts)
+    except Unavailable:
+        spool: Spool = request.app.state.spool
+        await run_in_threadpool(spool.put, Spooled("sentry", key, headers, raw))
+        return Accepted(status="spooled", alerts=[])
+
+
+SENTRY_HEADERS = ("sentry-hook-resource", "sentry-hook-signature")
+
+
+def sentry_alerts(
+    source: service.Source, headers: dict[str, str], raw: bytes, body: Any
+) -> list[IncomingAlert]:
+    """A Sentry hook's alerts, once its signature is checked against the raw body."""
+    claimed = headers.get("sentry-hook-signature") or None
     if source.signing_secret is None or not sentry.signed_by(source.signing_secret, raw, claimed):
         raise Unauthorized("the Sentry-Hook-Signature does not match the body")
-    resource = request.headers.get("sentry-hook-resource")
-    return await _accept(request, source, _payload(sentry.parse, resource, body))
+    alerts: list[IncomingAlert] = _payload(
+        sentry.parse, headers.get("sentry-hook-resource") or None, body
+    )
+    return alerts
+
+
+def take_spooled(db: Database, clock: Clock) -> Callable[[Spooled], None]:
+    """What the drainer does with a spooled hook: what the endpoint would have done. A hook
+    that turns out unknown, badly signed or malformed is dropped (logged), as the endpoint
+    would have refused it; a database still down raises, and the hook waits."""
+
+    def take(item: Spooled) -> None:
+        try:
+            source = service.source_for_key(db, item.key, item.kind)
+            alerts = sentry_alerts(source, item.headers, item.body, json.loads(item.body))
+        except FirelineError as refused:
+            log.warning("dropping a spooled %s hook: %s", item.kind, refused.detail)
+            return
+        service.accept(db, clock, source, alerts)
+
+    return take
 
 
 @router.post("/v2/enqueue", status_code=status.HTTP_202_ACCEPTED, include_in_schema=False)

@@ -56,7 +56,11 @@ class AlertOutcome(BaseModel):
 
 
 class Accepted(BaseModel):
-    status: Literal["accepted"] = "accepted"
+    status: Literal["accepted", "spooled"] = Field(
+        default="accepted",
+        description="spooled: the database was unreachable; kept on local disk, taken in "
+        "when it is back",
+    )
     alerts: list[AlertOutcome]
 
 

@@ -35,7 +35,8 @@ def make_engine(url: str, idle_in_transaction_seconds: float | None = None) -> E
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _begin_immediate)
         return engine
-    options = {}
+    # An unreachable server fails fast, so intake can answer 503 while senders still wait.
+    options: dict[str, Any] = {"connect_timeout": 5}
     if idle_in_transaction_seconds:
         milliseconds = int(idle_in_transaction_seconds * 1000)
         options["options"] = f"-c idle_in_transaction_session_timeout={milliseconds}"
