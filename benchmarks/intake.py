@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
 import socket
 import subprocess
@@ -23,13 +24,17 @@ from pathlib import Path
 
 from loadgen import closed_loop, open_loop, request
 from machine import describe
+from receiver import webhook_receiver
 from tickets import postgres_url, sqlite_url
 
 from fireline.auth.actor import Role, Via
 from fireline.auth.service import actor_for, add_user
 from fireline.clock.now import SystemClock
+from fireline.escalation.schemas import NewEscalationPolicy, StepSpec, TargetSpec
+from fireline.escalation.service import create_policy
 from fireline.intake.schemas import NewIntegration
 from fireline.intake.service import create_integration
+from fireline.notify.models import ContactMethod, NotificationRule
 from fireline.orgs.service import create_organisation, create_team, store_policy
 from fireline.policy.load import preset_text
 from fireline.store.db import Database
@@ -61,10 +66,10 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def serve(url: str, port: int) -> subprocess.Popen[bytes]:
+def serve(url: str, port: int, engine: bool = False) -> subprocess.Popen[bytes]:
     env = {**os.environ, "FIRELINE_DATABASE_URL": url}
     server = subprocess.Popen(
-        [FIRELINE, "serve", "--no-engine", "--port", str(port)],
+        [FIRELINE, "serve", "--engine" if engine else "--no-engine", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -111,18 +116,118 @@ def run(name: str, url: str, seconds: float, connections: int) -> None:
         server.wait()
 
 
+PAGING_POLICY_TAIL = "\npage_limits: {max_pages: 100000, window_minutes: 1}\n"
+
+
+def first_pages(name: str, url: str, rate: float, seconds: float) -> None:
+    """From an alert's 202 to its first page reaching a local webhook receiver: `fireline
+    serve` with its engine, a team whose escalation policy pages one person by webhook."""
+    arrivals: multiprocessing.Queue[tuple[float, int]] = multiprocessing.Queue()
+    with webhook_receiver(arrivals) as (hook, received):
+        upgrade(url)
+        db = Database(url)
+        clock = SystemClock()
+        with db.transaction() as session:
+            org = create_organisation(session, clock, "bench", "Bench")
+            team = create_team(session, clock, org.id, "meltano", "Meltano")
+            text = preset_text("meltano") + PAGING_POLICY_TAIL
+            store_policy(session, clock, team, text, "bench.yaml", None)
+            admin = actor_for(add_user(session, clock, org.id, "admin", "A", Role.admin), Via.cli)
+            pager = add_user(session, clock, org.id, "pager", "P", Role.responder)
+            method = ContactMethod(
+                user_id=pager.id, name="hook", kind="webhook", target=hook, created_at=clock.now()
+            )
+            session.add(method)
+            session.flush()
+            session.add(
+                NotificationRule(user_id=pager.id, contact_method_id=method.id, delay_seconds=0)
+            )
+        create_policy(
+            db,
+            clock,
+            admin,
+            NewEscalationPolicy(
+                slug="page",
+                name="Page",
+                steps=[
+                    StepSpec(targets=[TargetSpec(kind="person", name="pager")], delay_minutes=5)
+                ],
+                teams=["meltano"],
+            ),
+        )
+        key = create_integration(
+            db, clock, admin, NewIntegration(team="meltano", kind="generic", name="bench")
+        ).key
+        db.dispose()
+        port = free_port()
+        server = serve(url, port, engine=True)
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key}"}
+        accepted: dict[int, float] = {}
+
+        async def offer() -> None:
+            total = int(rate * seconds)
+            began = time.perf_counter()
+
+            async def one(n: int) -> None:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                body = json.dumps(
+                    {"title": f"page {n}", "service": "hub", "severity": "critical"}
+                ).encode()
+                writer.write(request("/api/v1/alerts/generic", body, headers))
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+                answer = json.loads(await reader.readexactly(length))
+                accepted[answer["alerts"][0]["ticket_id"]] = time.time()
+                writer.close()
+
+            tasks = []
+            for n in range(total):
+                delay = began + n / rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(one(n)))
+            await asyncio.gather(*tasks)
+
+        try:
+            asyncio.run(offer())
+            deadline = time.monotonic() + 60
+            while received.value < len(accepted) and time.monotonic() < deadline:
+                time.sleep(0.1)
+        finally:
+            server.terminate()
+            server.wait()
+        latencies = []
+        while len(latencies) < received.value:
+            arrived, ticket = arrivals.get(timeout=5)
+            if ticket in accepted:
+                latencies.append(arrived - accepted[ticket])
+        latencies.sort()
+        p50 = latencies[len(latencies) // 2]
+        p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
+        print(
+            f"{name}: accepted → first page {len(latencies):,} of {len(accepted):,} pages at "
+            f"{rate:,.0f} alerts/s: p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, "
+            f"worst {latencies[-1] * 1000:.0f} ms"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--page-rate", type=float, default=50, help="alerts/s for first pages")
     args = parser.parse_args()
     print(describe())
     with ExitStack() as stack:
         if args.database in ("sqlite", "both"):
             run("sqlite", stack.enter_context(sqlite_url()), args.seconds, args.connections)
+            first_pages("sqlite", stack.enter_context(sqlite_url()), args.page_rate, args.seconds)
         if args.database in ("postgresql", "both"):
             run("postgresql", stack.enter_context(postgres_url()), args.seconds, args.connections)
+            first_pages(
+                "postgresql", stack.enter_context(postgres_url()), args.page_rate, args.seconds
+            )
 
 
 if __name__ == "__main__":

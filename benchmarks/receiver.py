@@ -7,17 +7,23 @@ process, so that the receiver is not what a delivery benchmark measures.
 from __future__ import annotations
 
 import asyncio
+import json
 import multiprocessing
 import socket
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from multiprocessing.sharedctypes import Synchronized
+from typing import Any
 
 ANSWER = b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n"
 
 
 async def _serve_connection(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, count: Synchronized[int]
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    count: Synchronized[int],
+    arrivals: Any,
 ) -> None:
     try:
         while True:
@@ -27,7 +33,9 @@ async def _serve_connection(
                 name, _, value = line.partition(b":")
                 if name.strip().lower() == b"content-length":
                     length = int(value)
-            await reader.readexactly(length)
+            body = await reader.readexactly(length)
+            if arrivals is not None:
+                arrivals.put((time.time(), json.loads(body).get("ticket_id")))
             with count.get_lock():
                 count.value += 1
             writer.write(ANSWER)
@@ -35,10 +43,10 @@ async def _serve_connection(
         writer.close()
 
 
-def _run(listener: socket.socket, count: Synchronized[int]) -> None:
+def _run(listener: socket.socket, count: Synchronized[int], arrivals: Any) -> None:
     async def main() -> None:
         server = await asyncio.start_server(
-            lambda r, w: _serve_connection(r, w, count), sock=listener
+            lambda r, w: _serve_connection(r, w, count, arrivals), sock=listener
         )
         await server.serve_forever()
 
@@ -46,11 +54,12 @@ def _run(listener: socket.socket, count: Synchronized[int]) -> None:
 
 
 @contextmanager
-def webhook_receiver() -> Iterator[tuple[str, Synchronized[int]]]:
+def webhook_receiver(arrivals: Any = None) -> Iterator[tuple[str, Synchronized[int]]]:
+    """`arrivals`, a multiprocessing queue, receives (arrival time, ticket id) per request."""
     listener = socket.create_server(("127.0.0.1", 0))
     count: Synchronized[int] = multiprocessing.Value("q", 0)  # type: ignore[assignment]
     process = multiprocessing.get_context("fork").Process(
-        target=_run, args=(listener, count), daemon=True
+        target=_run, args=(listener, count, arrivals), daemon=True
     )
     process.start()
     try:

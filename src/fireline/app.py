@@ -89,6 +89,7 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
         worker: threading.Thread | None = None
+        background: Engine | None = None
         if run_engine:
             background = paging_engine(settings, database, the_clock)
             background.register()  # refuses a second engine on SQLite, before serving
@@ -99,7 +100,9 @@ def create_app(
                 daemon=True,
             )
             worker.start()
-        intake = GroupCommit(database, the_clock)
+        intake = GroupCommit(
+            database, the_clock, committed=background.wake if background is not None else None
+        )
         _app.state.intake = intake
         _app.state.spool = spool = Spool(settings.spool_dir)
         drainer = Drainer(spool, take_spooled(database, the_clock), interval=2.0)

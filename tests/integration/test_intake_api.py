@@ -380,3 +380,100 @@ def test_the_key_is_shown_once_and_stored_only_as_a_hash(
     with db.transaction() as session:
         stored = session.scalar(select(Integration.key_hash))
     assert stored == hashlib.sha256(key.encode()).hexdigest() and key not in str(stored)
+
+
+def test_a_storm_of_one_service_collapses_into_one_ticket_after_the_threshold(
+    api: TestClient, world: World, db: Database, clock: ManualClock
+) -> None:
+    from fireline.orgs.service import create_team, store_policy
+    from fireline.policy.load import preset_text
+
+    text = preset_text("caseflow").rstrip() + "\n  grouping: {alerts: 3, seconds: 60}\n"
+    with db.transaction() as session:
+        team = create_team(session, clock, world.org_id, "storm", "Storm")
+        store_policy(session, clock, team, text, "storm.yaml", None)
+    key = integration(api, "storm", "alertmanager")
+    burst = am_payload(
+        "firing",
+        *(am_alert("firing", f"storm-{n}") for n in range(5)),
+        am_alert("firing", "other", service="Dispatch"),
+    )
+    outcomes = api.post("/api/v1/alerts/alertmanager", json=burst, headers=bearer(key)).json()
+    kinds = [(a["outcome"], a["ticket_id"]) for a in outcomes["alerts"]]
+    assert [k for k, _ in kinds] == ["opened", "opened", "grouped", "grouped", "grouped", "opened"]
+    assert kinds[1][1] == kinds[2][1] == kinds[3][1] == kinds[4][1] != kinds[0][1]
+    assert api.get(f"/api/v1/tickets/{kinds[1][1]}").json()["alert_count"] == 4
+    # Still in the storm's window, in a later request: joins the same ticket.
+    later = api.post(
+        "/api/v1/alerts/alertmanager",
+        json=am_payload("firing", am_alert("firing", "storm-5")),
+        headers=bearer(key),
+    ).json()["alerts"][0]
+    assert (later["outcome"], later["ticket_id"]) == ("grouped", kinds[1][1])
+    clock.advance(timedelta(seconds=61))
+    calm = api.post(
+        "/api/v1/alerts/alertmanager",
+        json=am_payload("firing", am_alert("firing", "storm-6")),
+        headers=bearer(key),
+    ).json()["alerts"][0]
+    assert calm["outcome"] == "opened"
+
+
+def test_an_upstream_outage_alert_opens_a_ticket_that_pages_nobody(
+    api: TestClient, world: World, db: Database
+) -> None:
+    made = api.post(
+        "/api/v1/escalation-policies",
+        json={
+            "slug": "meltano-oncall",
+            "name": "Meltano on call",
+            "steps": [{"targets": [{"kind": "person", "name": "ada"}], "delay_minutes": 5}],
+            "teams": ["meltano"],
+        },
+    )
+    assert made.status_code == 201, made.text
+    key = integration(api, "meltano", "generic")
+    paged = api.post(
+        "/api/v1/alerts/generic",
+        json={"title": "Hub down", "service": "hub", "severity": "critical"},
+        headers=bearer(key),
+    ).json()["alerts"][0]
+    upstream = api.post(
+        "/api/v1/alerts/generic",
+        json={
+            "title": "pipx install meltano failing",
+            "service": "pypi",
+            "severity": "critical",
+            "labels": {"upstream": "PyPI"},
+        },
+        headers=bearer(key),
+    ).json()["alerts"][0]
+    assert api.get(f"/api/v1/tickets/{paged['ticket_id']}/escalation").json()["state"] == "active"
+    ticket = api.get(f"/api/v1/tickets/{upstream['ticket_id']}").json()
+    assert {"upstream", "upstream=PyPI"} <= set(ticket["labels"]) and ticket["open"]
+    assert (
+        api.get(f"/api/v1/tickets/{upstream['ticket_id']}/escalation").json()["state"] != "active"
+    )
+    timeline = [
+        e["summary"] for e in api.get(f"/api/v1/tickets/{upstream['ticket_id']}/timeline").json()
+    ]
+    assert "upstream outage (PyPI): nobody is paged" in timeline
+
+
+def test_a_responder_marks_an_open_ticket_as_an_upstream_outage(
+    api: TestClient, world: World
+) -> None:
+    opened = api.post(
+        "/api/v1/tickets",
+        json={"team": "meltano", "title": "GitLab CI down", "type": "outage"},
+    ).json()
+    marked = api.post(
+        f"/api/v1/tickets/{opened['id']}/upstream",
+        json={"upstream": "GitLab", "note": "status page red"},
+    )
+    assert marked.status_code == 200, marked.text
+    assert "upstream=GitLab" in marked.json()["labels"]
+    timeline = [e["summary"] for e in api.get(f"/api/v1/tickets/{opened['id']}/timeline").json()]
+    assert (
+        "marked an upstream outage (GitLab); users are to be notified: status page red" in timeline
+    )

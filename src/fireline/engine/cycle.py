@@ -50,6 +50,7 @@ class Engine:
         self.db, self.clock, self.channels = db, clock, channels
         self.instance = instance or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.lease, self.batch, self.alive_for = lease, batch, alive_for
+        self._woken = threading.Event()
 
     def register(self) -> None:
         """Announce this instance; on SQLite, refuse when another engine is alive."""
@@ -91,9 +92,21 @@ class Engine:
             me.last_cycle_at, me.cycles = now, me.cycles + 1
         return CycleReport(now, timers, deliveries, late)
 
+    def wake(self) -> None:
+        """Cycle now rather than at the next interval: work was just committed (a new
+        ticket's first page). Engines in other processes find it at their next cycle."""
+        self._woken.set()
+
     def run(self, stop: threading.Event, interval: float = 1.0) -> None:
         """Cycle until `stop` is set; a failing cycle is logged and retried next time."""
         self.register()
+
+        def wake_on_stop() -> None:
+            stop.wait()
+            self._woken.set()
+
+        stop_waking = threading.Thread(target=wake_on_stop, daemon=True, name="fireline-stop")
+        stop_waking.start()
         try:
             while not stop.is_set():
                 try:
@@ -103,7 +116,8 @@ class Engine:
                     log.exception("engine cycle failed; retrying")
                     busy = False
                 if not busy:
-                    stop.wait(interval)
+                    self._woken.wait(interval)
+                    self._woken.clear()
         finally:
             with self.db.transaction() as session:
                 session.execute(delete(EngineInstance).where(EngineInstance.id == self.instance))

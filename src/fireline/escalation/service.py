@@ -297,8 +297,14 @@ def _cancel_pending(session: Session, escalation_id: int, now: datetime) -> None
     )
 
 
-def stop(session: Session, actor: Actor, now: datetime, ticket_id: int) -> None:
-    """The ticket closed: resolution stops everything."""
+def stop(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    ticket_id: int,
+    why: str = "resolved; escalation stopped",
+) -> None:
+    """The ticket closed (or needs nobody paged): everything stops."""
     escalation = _escalation(session, actor.org_id, ticket_id)
     if escalation is None or escalation.state == "resolved":
         return
@@ -313,7 +319,7 @@ def stop(session: Session, actor: Actor, now: datetime, ticket_id: int) -> None:
         actor,
         now,
         "escalation.resolved",
-        "resolved; escalation stopped",
+        why,
         ticket_id=ticket_id,
     )
 

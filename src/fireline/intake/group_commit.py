@@ -12,7 +12,7 @@ import asyncio
 import logging
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 
@@ -34,9 +34,17 @@ class _Request:
 
 class GroupCommit:
     def __init__(
-        self, db: Database, clock: Clock, max_alerts: int = 500, writers: int | None = None
+        self,
+        db: Database,
+        clock: Clock,
+        max_alerts: int = 500,
+        writers: int | None = None,
+        committed: Callable[[], None] | None = None,
     ) -> None:
+        """`committed` is called after each commit that took alerts in (it wakes the engine,
+        so a new ticket's first page goes out at once)."""
         self.db, self.clock, self.max_alerts = db, clock, max_alerts
+        self.committed = committed
         self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
         # SQLite has one writer at a time anyway; on PostgreSQL a second writer prepares its
         # batch while the first waits for its commit.
@@ -85,5 +93,7 @@ class GroupCommit:
             for request in batch:
                 self._commit([request])
             return
+        if self.committed is not None:
+            self.committed()
         for request, outcomes in zip(batch, results, strict=True):
             request.done.set_result(outcomes)

@@ -49,7 +49,8 @@ class AlertOutcome(BaseModel):
     fingerprint: str
     action: str
     outcome: str = Field(
-        description="opened, repeat, acknowledged, resolved, annotated, silenced or dropped"
+        description="opened, repeat, grouped, acknowledged, resolved, annotated, silenced or "
+        "dropped"
     )
     ticket_id: int | None
     silence_id: int | None

@@ -43,7 +43,14 @@ from fireline.orgs.service import PolicyInForce, team_and_policy, team_by_slug
 from fireline.store.db import Database
 from fireline.tickets.models import Comment, Ticket
 from fireline.tickets.schemas import DeclareFromTicket, NewTicket
-from fireline.tickets.service import Triage, acknowledge_in, move_in, open_in
+from fireline.tickets.service import (
+    UPSTREAM,
+    Triage,
+    acknowledge_in,
+    mark_upstream_in,
+    move_in,
+    open_in,
+)
 from fireline.timeline.service import event_row, record, record_rows
 from fireline.triage.route import Owner, owner_of
 from fireline.triage.silence import Matcher, MatcherInvalid, Op, Silence, facts_of, silencing
@@ -261,6 +268,14 @@ class _TicketRef:
 
 
 @dataclass
+class _Storm:
+    """A service's recent alerts, and the ticket its storm joins."""
+
+    alerts: int
+    ticket: _TicketRef | None
+
+
+@dataclass
 class _Pending:
     source: Source
     new: NewTicket
@@ -279,6 +294,7 @@ class _Batch:
         self.pending: list[_TicketRef] = []
         self.outcomes: list[tuple[Source, IncomingAlert, _Outcome]] = []
         self.handles: dict[tuple[int, str], str | None] = {}
+        self.storms: dict[tuple[int, str], _Storm] = {}
 
     def _judge(self, source: Source) -> tuple[Team, PolicyInForce]:
         key = (source.org_id, source.team_slug)
@@ -331,8 +347,7 @@ class _Batch:
             elif silence is not None:
                 outcome = "silenced"
             else:
-                ticket = self._pend(source, team, judged, alert, print_)
-                outcome = "opened"
+                ticket, outcome = self._new_or_grouped(source, team, judged, alert, print_)
         elif ticket is None:
             # PagerDuty's rule: an ack or resolve for an unknown or closed key is accepted, dropped.
             outcome = "dropped"
@@ -352,6 +367,60 @@ class _Batch:
         )
         self.outcomes.append((source, alert, result))
         return result
+
+    def _new_or_grouped(
+        self,
+        source: Source,
+        team: Team,
+        judged: PolicyInForce,
+        alert: IncomingAlert,
+        print_: str,
+    ) -> tuple[_TicketRef, str]:
+        """A new fingerprint opens its ticket, unless its service is in a storm: with the
+        policy's `grouping: {alerts: N, seconds: M}`, once N alerts of one service arrived
+        within M seconds, the next ones join that service's latest alert ticket."""
+        grouping = judged.policy.alerts.grouping
+        if grouping is None or alert.service is None:
+            return self._pend(source, team, judged, alert, print_), "opened"
+        storm = self._storm(team, alert.service, grouping.seconds)
+        storm.alerts += 1
+        if storm.alerts >= grouping.alerts and storm.ticket is not None:
+            storm.ticket.new_alerts += 1
+            storm.ticket.latest_link = alert.links[0] if alert.links else storm.ticket.latest_link
+            return storm.ticket, "grouped"
+        storm.ticket = self._pend(source, team, judged, alert, print_)
+        return storm.ticket, "opened"
+
+    def _storm(self, team: Team, service: str, seconds: int) -> _Storm:
+        key = (team.id, service)
+        if key not in self.storms:
+            since = self.now - timedelta(seconds=seconds)
+            recent = self.session.scalar(
+                select(func.count())
+                .select_from(AlertRow)
+                .join(Integration, Integration.id == AlertRow.integration_id)
+                .where(
+                    Integration.team_id == team.id,
+                    AlertRow.service == service,
+                    AlertRow.action == Action.trigger.value,
+                    AlertRow.received_at >= since,
+                )
+            )
+            latest = self.session.scalar(
+                select(Ticket.id)
+                .where(
+                    Ticket.team_id == team.id,
+                    Ticket.service == service,
+                    Ticket.is_open,
+                    Ticket.fingerprint.is_not(None),
+                    Ticket.created_at >= since,
+                )
+                .order_by(Ticket.id.desc())
+                .limit(1)
+                .with_for_update()
+            )
+            self.storms[key] = _Storm(recent or 0, _TicketRef(latest) if latest else None)
+        return self.storms[key]
 
     def _pend(
         self,
@@ -475,6 +544,12 @@ class _Batch:
             _page_impact_contacts(
                 self.session, actor, self.now, item.judged, pending.alert, ref.id, item.row["title"]
             )
+            if UPSTREAM in pending.alert.labels:
+                # The source says an upstream service failed: recorded, nobody paged.
+                ticket = self.session.get(Ticket, ref.id)
+                assert ticket is not None
+                upstream = pending.alert.labels[UPSTREAM] or pending.alert.service or "upstream"
+                mark_upstream_in(self.session, actor, self.now, ticket, upstream)
             if item.row["incident_criteria"]:
                 # 2i2c: users can't log in → an incident now, its lead chosen by the policy.
                 ticket = self.session.get(Ticket, ref.id)

@@ -22,6 +22,7 @@ from fireline.tickets.schemas import (
     PriorityChangeRequest,
     TicketPage,
     TicketView,
+    UpstreamRequest,
 )
 from fireline.timeline.schemas import EventView
 
@@ -100,6 +101,14 @@ def acknowledge(ticket_id: int, db: DB, clock: ClockDep, actor: ActorDep) -> Esc
 @router.get("/{ticket_id}/escalation")
 def escalation(ticket_id: int, db: DB, actor: ActorDep) -> EscalationView:
     return escalation_of(db, actor, ticket_id)
+
+
+@router.post("/{ticket_id}/upstream")
+def mark_upstream(
+    ticket_id: int, body: UpstreamRequest, db: DB, clock: ClockDep, actor: ActorDep
+) -> TicketView:
+    """An upstream failure (Meltano: PyPI, GitLab): stop paging, keep the ticket open."""
+    return service.mark_upstream(db, clock, actor, ticket_id, body.upstream, body.note)
 
 
 @router.post("/{ticket_id}/assignee")

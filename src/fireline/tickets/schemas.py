@@ -74,6 +74,9 @@ class TicketView(BaseModel):
     resolved_at: datetime | None
     paused_at: datetime | None
     policy_version: int
+    fingerprint: str | None = Field(default=None, description="of the alerts it gathers")
+    alert_count: int = 0
+    last_alert_at: datetime | None = None
     comments: list[CommentView] = Field(default_factory=list)
     links: list[LinkView] = Field(default_factory=list)
     priority_changes: list[PriorityChangeView] = Field(default_factory=list)
@@ -111,6 +114,13 @@ class LinkRequest(BaseModel):
 
     url: str = Field(min_length=1)
     title: str = ""
+
+
+class UpstreamRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    upstream: str = Field(min_length=1, max_length=80, description="who is down: PyPI, GitLab…")
+    note: str = ""
 
 
 class AssignRequest(BaseModel):

@@ -418,6 +418,9 @@ def _view_of(
         resolved_at=row["resolved_at"],
         paused_at=row["paused_at"],
         policy_version=judged.version,
+        fingerprint=row.get("fingerprint"),
+        alert_count=row.get("alert_count") or 0,
+        last_alert_at=row.get("last_alert_at"),
         comments=[
             CommentView(
                 id=c.id, author=handle(c.author_id), body=c.body, via=c.via, created_at=c.created_at
@@ -721,6 +724,49 @@ def acknowledge_in(session: Session, actor: Actor, now: datetime, ticket: Ticket
         ticket.responded_at = now
     ticket.updated_at = now
     return escalation.acknowledge(session, actor, now, ticket.id)
+
+
+UPSTREAM = "upstream"
+
+
+def mark_upstream(
+    db: Database, clock: Clock, actor: Actor, ticket_id: int, upstream: str, note: str = ""
+) -> TicketView:
+    actor.require(Role.responder)
+    with db.transaction() as session:
+        ticket = _load(session, actor, ticket_id, lock=True)
+        _require_open(ticket, "mark as an upstream outage")
+        mark_upstream_in(session, actor, clock.now(), ticket, upstream, note)
+        session.flush()
+        return view_ticket(session, ticket)
+
+
+def mark_upstream_in(
+    session: Session, actor: Actor, now: datetime, ticket: Ticket, upstream: str, note: str = ""
+) -> None:
+    """Meltano's upstream failure (a PyPI or GitLab outage): nobody is paged for what needs no
+    action from us, but the ticket stays open, and users are told when the policy says its
+    type notifies them."""
+    ticket.labels = list(dict.fromkeys([*ticket.labels, UPSTREAM, f"{UPSTREAM}={upstream}"]))
+    ticket.updated_at = now
+    escalation.stop(
+        session, actor, now, ticket.id, f"upstream outage ({upstream}): nobody is paged"
+    )
+    policy = _current_policy(session, ticket).policy
+    notify = any(t.notify_users for t in policy.issue_types if t.name == ticket.type)
+    record(
+        session,
+        actor,
+        now,
+        "ticket.upstream",
+        f"marked an upstream outage ({upstream})"
+        + ("; users are to be notified" if notify else "")
+        + (f": {note}" if note else ""),
+        ticket_id=ticket.id,
+        upstream=upstream,
+        notify_users=notify,
+        note=note,
+    )
 
 
 def assign_ticket(
