@@ -56,6 +56,8 @@ class Receiver(ThreadingHTTPServer):
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as a real webhook receiver offers
+
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers["Content-Length"]))
                 if delay:
