@@ -26,3 +26,15 @@ def list_policies(db: DB, actor: ActorDep) -> list[EscalationPolicyView]:
 @router.get("/{slug}")
 def get_policy(slug: str, db: DB, actor: ActorDep) -> EscalationPolicyView:
     return service.get_policy(db, actor, slug)
+
+
+@router.put("/{slug}")
+def replace_policy(
+    slug: str, body: NewEscalationPolicy, db: DB, clock: ClockDep, actor: ActorDep
+) -> EscalationPolicyView:
+    return service.replace_policy(db, clock, actor, slug, body)
+
+
+@router.delete("/{slug}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_policy(slug: str, db: DB, actor: ActorDep) -> None:
+    service.delete_policy(db, actor, slug)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from fireline.auth.actor import Actor, Role
@@ -85,24 +85,81 @@ def create_policy(
         )
         session.add(row)
         session.flush()
-        for position, step in enumerate(spec.steps):
-            session.add(
-                StepRow(
-                    policy_id=row.id,
-                    position=position,
-                    delay_seconds=step.delay_minutes * 60,
-                    targets=[t.model_dump(mode="json") for t in step.targets],
-                )
-            )
-        for slug in spec.teams:
-            team = session.scalar(
-                select(Team).where(Team.org_id == actor.org_id, Team.slug == slug)
-            )
-            if team is None:
-                raise Invalid("teams", f"no team {slug!r}")
-            team.escalation_policy_id = row.id
+        _write_steps_and_teams(session, actor, row, spec)
         session.flush()
         return _policy_view(session, row)
+
+
+def _write_steps_and_teams(
+    session: Session, actor: Actor, row: EscalationPolicyRow, spec: NewEscalationPolicy
+) -> None:
+    session.execute(delete(StepRow).where(StepRow.policy_id == row.id))
+    session.flush()
+    for position, step in enumerate(spec.steps):
+        session.add(
+            StepRow(
+                policy_id=row.id,
+                position=position,
+                delay_seconds=step.delay_minutes * 60,
+                targets=[t.model_dump(mode="json") for t in step.targets],
+            )
+        )
+    teams = {
+        team.slug: team for team in session.scalars(select(Team).where(Team.org_id == actor.org_id))
+    }
+    for slug in spec.teams:
+        if slug not in teams:
+            raise Invalid("teams", f"no team {slug!r}", known=sorted(teams))
+    for slug, team in teams.items():
+        if slug in spec.teams:
+            team.escalation_policy_id = row.id
+        elif team.escalation_policy_id == row.id:
+            team.escalation_policy_id = None
+
+
+def replace_policy(
+    db: Database, clock: Clock, actor: Actor, slug: str, spec: NewEscalationPolicy
+) -> EscalationPolicyView:
+    """Rewrite a policy's steps, repeat and teams. Escalations under way follow the new steps
+    from their current position; one past the new last step ends there."""
+    actor.require(Role.admin)
+    if spec.slug != slug:
+        raise Invalid("slug", "an escalation policy's slug cannot change")
+    with db.transaction() as session:
+        row = _policy_row(session, actor.org_id, slug)
+        _check_targets(session, actor.org_id, spec)
+        row.name, row.repeat = spec.name, spec.repeat
+        _write_steps_and_teams(session, actor, row, spec)
+        session.flush()
+        return _policy_view(session, row)
+
+
+def delete_policy(db: Database, actor: Actor, slug: str) -> None:
+    """Delete a policy nothing is escalating by; its teams page nobody until given another.
+    Its past escalations keep it, archived under a freed slug, for their history."""
+    actor.require(Role.admin)
+    with db.transaction() as session:
+        row = _policy_row(session, actor.org_id, slug)
+        active = (
+            session.scalar(
+                select(func.count())
+                .select_from(Escalation)
+                .where(Escalation.policy_id == row.id, Escalation.state == "active")
+            )
+            or 0
+        )
+        if active:
+            raise Conflict(
+                f"{active} ticket(s) are being escalated by {slug!r}; acknowledge or resolve "
+                "them first",
+                active=active,
+            )
+        for team in session.scalars(select(Team).where(Team.escalation_policy_id == row.id)):
+            team.escalation_policy_id = None
+        if session.scalar(select(Escalation.id).where(Escalation.policy_id == row.id).limit(1)):
+            row.slug = f"~{row.id}-{row.slug}"[:64]  # archived: history keeps it, slug is free
+        else:
+            session.delete(row)
 
 
 def _steps(session: Session, policy_id: int) -> list[StepRow]:
@@ -136,7 +193,10 @@ def list_policies(db: Database, actor: Actor) -> list[EscalationPolicyView]:
     with db.transaction() as session:
         rows = session.scalars(
             select(EscalationPolicyRow)
-            .where(EscalationPolicyRow.org_id == actor.org_id)
+            .where(
+                EscalationPolicyRow.org_id == actor.org_id,
+                EscalationPolicyRow.slug.not_like("~%"),
+            )
             .order_by(EscalationPolicyRow.slug)
         ).all()
         return [_policy_view(session, row) for row in rows]

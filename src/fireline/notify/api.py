@@ -23,6 +23,13 @@ def add_contact_method(
     return service.add_contact_method(db, clock, actor, handle, body)
 
 
+@router.delete("/people/{handle}/contact-methods/{method_id}")
+def remove_contact_method(
+    handle: str, method_id: int, db: DB, actor: ActorDep
+) -> list[ContactMethodView]:
+    return service.remove_contact_method(db, actor, handle, method_id)
+
+
 @router.get("/people/{handle}/contact-methods")
 def contact_methods(handle: str, db: DB, actor: ActorDep) -> list[ContactMethodView]:
     return service.contact_methods(db, actor, handle)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from fireline.auth.actor import Actor, Role
@@ -84,6 +84,34 @@ def add_contact_method(
                 user_id=user.id, contact_method_id=method.id, delay_seconds=new.delay_minutes * 60
             )
         )
+        session.flush()
+        return _views(session, user.id)
+
+
+def remove_contact_method(
+    db: Database, actor: Actor, handle: str, method_id: int
+) -> list[ContactMethodView]:
+    """Stop reaching someone this way. Pages already queued for it still go to the address
+    they were queued with; the notification log keeps their kind and target."""
+    actor.require(Role.responder)
+    with db.transaction() as session:
+        user = _person(session, actor, handle)
+        method = session.scalar(
+            select(ContactMethod).where(
+                ContactMethod.id == method_id, ContactMethod.user_id == user.id
+            )
+        )
+        if method is None:
+            raise NotFound(f"{handle} has no contact method {method_id}")
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.contact_method_id == method.id)
+            .values(contact_method_id=None)
+        )
+        session.execute(
+            delete(NotificationRule).where(NotificationRule.contact_method_id == method.id)
+        )
+        session.delete(method)
         session.flush()
         return _views(session, user.id)
 

@@ -54,6 +54,19 @@ def _fire(db: Database, clock: Clock, instance: str, work: Claim) -> None:
         facts = page_facts(session, escalation.ticket_id)
         steps = load_plan(session, escalation.policy_id)
         position = plan.Position(timer.step, timer.cycle)
+        if position.step >= len(steps.steps):
+            # The policy was rewritten with fewer steps since this escalation began.
+            timer.outcome = "ended: the policy no longer has this step"
+            record(
+                session,
+                actor,
+                now,
+                "escalation.ended",
+                f"step {position.step + 1} no longer exists in the escalation policy; "
+                "escalation ended",
+                ticket_id=facts.id,
+            )
+            return
         step = steps.steps[position.step]
         found = resolve_targets(
             session, escalation.org_id, step.targets, facts.judged.policy, facts.service, now
