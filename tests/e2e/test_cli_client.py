@@ -391,3 +391,46 @@ def test_escalation_create_and_oncall_now_and_ack(cli: Cli, tmp_path: Path) -> N
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
     assert cli("escalation", "create", str(broken)).exit_code == 2
+
+
+# -- alert sources and silences -----------------------------------------------------------------
+
+
+def test_integration_create_prints_its_key_once_and_the_key_takes_alerts(cli: Cli) -> None:
+    created = ok(cli("integration", "create", "meltano", "generic", "scripts"))
+    key = next(line.split()[1] for line in created.splitlines() if line.startswith("key: "))
+    sent = httpx.post(
+        cli.url + "/api/v1/alerts/generic",
+        json={"title": "Tap failing", "service": "hub"},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert sent.status_code == 202, sent.text
+    listed = ok(cli("integration", "list"))
+    assert "scripts (generic → meltano)" in listed and key not in listed
+    integration_id = listed.split(":")[0]
+    assert "revoked" in ok(cli("integration", "revoke", integration_id))
+    beat = ok(cli("integration", "create", "meltano", "heartbeat", "backup", "--every", "15"))
+    assert "every 15 min" in beat
+
+
+def test_silence_add_list_and_expire(cli: Cli) -> None:
+    added = ok(
+        cli(
+            "silence",
+            "add",
+            "service=Reader",
+            "alertname=~Disk.*",
+            "--reason",
+            "known",
+            "--hours",
+            "1",
+        )
+    )
+    assert "[active] service=Reader, alertname=~Disk.*" in flat(added)
+    silence_id = added.split(":")[0]
+    assert f"{silence_id}: [active]" in ok(cli("silence", "list"))
+    assert "[expired]" in ok(cli("silence", "expire", silence_id))
+    assert ok(cli("silence", "list")).strip() == ""
+    assert f"{silence_id}: [expired]" in ok(cli("silence", "list", "--expired"))
+    bad = cli("silence", "add", "nonsense", "--reason", "x")
+    assert bad.exit_code != 0

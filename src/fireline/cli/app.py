@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from fireline.cli import escalation, incidents, oncall, policy, tickets
+from fireline.cli import alerts, escalation, incidents, oncall, policy, tickets
 from fireline.settings import Settings
 
 app = typer.Typer(help="Fireline: your written incident process, executable.", no_args_is_help=True)
@@ -17,6 +17,8 @@ app.add_typer(tickets.app, name="ticket")
 app.add_typer(incidents.app, name="incident")
 app.add_typer(oncall.app, name="oncall")
 app.add_typer(escalation.app, name="escalation")
+app.add_typer(alerts.integrations, name="integration")
+app.add_typer(alerts.silences, name="silence")
 app.add_typer(db_app, name="db")
 app.command("init")(policy.init)
 out = Console()
