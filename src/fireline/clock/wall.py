@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 
+@lru_cache(maxsize=65536)  # hand-offs repeat: who-is-on-call asks the same ones again and again
 def first_reading(day: date, at: time, zone: ZoneInfo) -> datetime:
     """The first instant (UTC) of `day` at which `zone`'s clock reads `at` or later.
 

@@ -67,57 +67,64 @@ class Rotation:
     unit: ShiftUnit
     length: int
     zone: ZoneInfo
+    # Derived once: who-is-on-call asks thousands of rotations at a time.
+    _start_utc: datetime = field(init=False, repr=False, compare=False)
+    _local_start: datetime = field(init=False, repr=False, compare=False)
+    _days: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.length < 1:
             raise ScheduleError("length", "a shift lasts at least one unit")
         if self.start.tzinfo is None:
             raise ScheduleError("start", "a rotation starts at an aware instant")
-
-    @property
-    def _days(self) -> int:
-        return self.length * (7 if self.unit is ShiftUnit.weeks else 1)
+        local = self.start.astimezone(self.zone)
+        object.__setattr__(self, "_start_utc", self.start.astimezone(UTC))
+        object.__setattr__(self, "_local_start", local.replace(tzinfo=None))
+        object.__setattr__(self, "_days", self.length * (7 if self.unit is ShiftUnit.weeks else 1))
 
     def handoff(self, index: int) -> datetime:
         """The instant (UTC) shift `index` begins; shift 0 begins at `start`."""
         if self.unit is ShiftUnit.hours or index == 0:
             # Index 0 too: a start in the second pass of a repeated hour (fold=1) would read
             # as its first pass, an hour before the rotation starts.
-            return self.start.astimezone(UTC) + timedelta(hours=self.length * index)
-        local = self.start.astimezone(self.zone)
+            return self._start_utc + timedelta(hours=self.length * index)
+        local = self._local_start
         return first_reading(
             local.date() + timedelta(days=self._days * index), local.time(), self.zone
         )
 
-    def shift_index(self, at: datetime) -> int | None:
-        """Which shift holds `at`; None before the rotation starts."""
+    def _bounds(self, at: datetime) -> tuple[int, datetime, datetime] | None:
+        """(index, start, end) of the shift holding `at`; None before the rotation starts."""
         instant = at.astimezone(UTC)
-        if instant < self.start.astimezone(UTC):
+        if instant < self._start_utc:
             return None
         if self.unit is ShiftUnit.hours:
-            return int((instant - self.start.astimezone(UTC)) // timedelta(hours=self.length))
-        elapsed = at.astimezone(self.zone).replace(tzinfo=None) - self.start.astimezone(
-            self.zone
-        ).replace(tzinfo=None)
+            index = int((instant - self._start_utc) // timedelta(hours=self.length))
+            return index, self.handoff(index), self.handoff(index + 1)
+        elapsed = at.astimezone(self.zone).replace(tzinfo=None) - self._local_start
         index = max(0, elapsed // timedelta(days=self._days))
         # Wall-clock arithmetic is off by at most one shift around a DST change; settle on
         # instants.
-        while self.handoff(index + 1) <= instant:
+        starts, ends = self.handoff(index), self.handoff(index + 1)
+        while ends <= instant:
             index += 1
-        while index > 0 and self.handoff(index) > instant:
+            starts, ends = ends, self.handoff(index + 1)
+        while index > 0 and starts > instant:
             index -= 1
-        return index
+            starts, ends = self.handoff(index), starts
+        return index, starts, ends
+
+    def shift_index(self, at: datetime) -> int | None:
+        """Which shift holds `at`; None before the rotation starts."""
+        bounds = self._bounds(at)
+        return None if bounds is None else bounds[0]
 
     def shift_at(self, at: datetime) -> Shift | None:
-        index = self.shift_index(at)
-        if index is None or not self.members:
+        bounds = self._bounds(at)
+        if bounds is None or not self.members:
             return None
-        return Shift(
-            index,
-            self.members[index % len(self.members)],
-            self.handoff(index),
-            self.handoff(index + 1),
-        )
+        index, starts, ends = bounds
+        return Shift(index, self.members[index % len(self.members)], starts, ends)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -135,15 +136,13 @@ def _load(
             name=row.slug,
             zone=zone,
             layers=tuple(
-                rotation.Layer(
+                _layer(
                     layer.name,
-                    rotation.Rotation(
-                        tuple(handles[i] for i in layer.member_ids),
-                        layer.rotation_start,
-                        rotation.ShiftUnit(layer.shift_unit),
-                        layer.shift_length,
-                        zone,
-                    ),
+                    tuple(handles[i] for i in layer.member_ids),
+                    layer.rotation_start,
+                    layer.shift_unit,
+                    layer.shift_length,
+                    row.timezone,
                     layer.business_hours_only,
                 )
                 for layer in layers_of.get(row.id, [])
@@ -159,6 +158,25 @@ def _load(
             else _default_calendar(row.timezone),
         )
     return schedules
+
+
+@lru_cache(maxsize=16384)
+def _layer(
+    name: str,
+    members: tuple[str, ...],
+    start: datetime,
+    unit: str,
+    length: int,
+    timezone: str,
+    business_hours_only: bool,
+) -> rotation.Layer:
+    """A layer built once per content: asked again (who is on call, every page), it is the
+    same immutable value."""
+    return rotation.Layer(
+        name,
+        rotation.Rotation(members, start, rotation.ShiftUnit(unit), length, ZoneInfo(timezone)),
+        business_hours_only,
+    )
 
 
 def _check(schedule: rotation.Schedule) -> None:
