@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,11 +19,10 @@ from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 import pytest
-import uvicorn
 import yaml
+from live_server import free_port, live_server
 from sqlalchemy import select
 
-from fireline.app import create_app
 from fireline.clock.now import ManualClock
 from fireline.intake.models import AlertRow
 from fireline.store.db import Database
@@ -38,13 +35,6 @@ REQUIRE = os.environ.get("FIRELINE_REQUIRE_POSTGRES") == "1"
 WAIT_SECONDS = 30
 
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def wait_for(what: str, probe: Callable[[], T | None], seconds: float = WAIT_SECONDS) -> T:
@@ -75,27 +65,8 @@ def alertmanager_binary() -> str:
 @pytest.fixture
 def fireline_url(db: Database, clock: ManualClock) -> Iterator[str]:
     """Fireline served by uvicorn on a free port: Alertmanager must reach it over HTTP."""
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(db=db, clock=clock, engine=False),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        ws="none",
-        lifespan="on",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="fireline-test-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive(), "the server stopped while starting"
-        assert time.monotonic() < deadline, "the server did not start within 10 s"
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    assert not thread.is_alive(), "the server did not stop"
+    with live_server(db, clock, engine=False) as url:
+        yield url
 
 
 @pytest.fixture

@@ -7,9 +7,6 @@ so everything it does is recorded as done via "cli".
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,48 +14,21 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from click.testing import Result
+from live_server import free_port, live_server
 from typer.testing import CliRunner
 
 from conftest import World
-from fireline.app import create_app
 from fireline.cli.app import app
 from fireline.clock.now import ManualClock
 from fireline.policy.load import preset_text
 from fireline.store.db import Database
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def server_url(db: Database, clock: ManualClock) -> Iterator[str]:
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(db=db, clock=clock),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        ws="none",
-        lifespan="on",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="fireline-test-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive(), "the server stopped while starting"
-        assert time.monotonic() < deadline, "the server did not start within 10 s"
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    assert not thread.is_alive(), "the server did not stop"
+    with live_server(db, clock) as url:
+        yield url
 
 
 @dataclass

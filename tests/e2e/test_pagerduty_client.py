@@ -7,9 +7,6 @@ A real HTTP server: uvicorn on a free port, spoken to by requests through pdpyra
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -18,10 +15,9 @@ import httpx
 import pdpyras
 import pytest
 import requests
-import uvicorn
+from live_server import live_server
 from sqlalchemy import func, select
 
-from fireline.app import create_app
 from fireline.clock.now import ManualClock
 from fireline.intake.models import AlertRow
 from fireline.store.db import Database
@@ -31,36 +27,10 @@ if TYPE_CHECKING:
     from conftest import World
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def fireline_url(db: Database, clock: ManualClock) -> Iterator[str]:
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(db=db, clock=clock, engine=False),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        ws="none",
-        lifespan="on",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="fireline-test-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive(), "the server stopped while starting"
-        assert time.monotonic() < deadline, "the server did not start within 10 s"
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    assert not thread.is_alive(), "the server did not stop"
+    with live_server(db, clock, engine=False) as url:
+        yield url
 
 
 @pytest.fixture
