@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -96,33 +97,28 @@ def _payload(parse: Any, *args: Any) -> Any:
         raise Invalid(error.field, error.detail) from None
 
 
+@contextmanager
+def _unless_storage_is_down(what: str) -> Iterator[None]:
+    """A database outage becomes 503 with Retry-After: the senders that retry, retry."""
+    try:
+        yield
+    except DBAPIError as error:
+        if error.connection_invalidated or isinstance(error, OperationalError | InterfaceError):
+            raise Unavailable(f"{what}; retry", retry_after=RETRY_AFTER_SECONDS) from None
+        raise
+
+
 async def _accept(
     request: Request, source: service.Source, alerts: list[IncomingAlert]
 ) -> Accepted:
-    try:
+    with _unless_storage_is_down("the alert was not stored"):
         outcomes = await request.app.state.intake.accept(source, alerts)
-    except DBAPIError as error:
-        if error.connection_invalidated or _is_outage(error):
-            raise Unavailable(
-                "the alert was not stored; retry", retry_after=RETRY_AFTER_SECONDS
-            ) from None
-        raise
     return Accepted(alerts=outcomes)
 
 
-def _is_outage(error: DBAPIError) -> bool:
-    return isinstance(error, OperationalError | InterfaceError)
-
-
 async def _source(request: Request, key: str, kind: str) -> service.Source:
-    try:
+    with _unless_storage_is_down("cannot check the key"):
         return await run_in_threadpool(service.source_for_key, request.app.state.db, key, kind)
-    except DBAPIError as error:
-        if _is_outage(error):
-            raise Unavailable(
-                "cannot check the key; retry", retry_after=RETRY_AFTER_SECONDS
-            ) from None
-        raise
 
 
 @router.post("/api/v1/alerts/alertmanager", status_code=status.HTTP_202_ACCEPTED)
@@ -149,14 +145,8 @@ async def heartbeat_check_in(request: Request) -> Accepted:
     past its interval, the heartbeat raises an alert; the next check-in resolves it."""
     source = await _source(request, _header_key(request), "heartbeat")
     app = request.app
-    try:
+    with _unless_storage_is_down("the check-in was not stored"):
         outcomes = await run_in_threadpool(service.check_in, app.state.db, app.state.clock, source)
-    except DBAPIError as error:
-        if _is_outage(error):
-            raise Unavailable(
-                "the check-in was not stored; retry", retry_after=RETRY_AFTER_SECONDS
-            ) from None
-        raise
     return Accepted(alerts=outcomes)
 
 
