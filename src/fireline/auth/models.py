@@ -27,6 +27,8 @@ class User(Base):
     work_ends: Mapped[str] = mapped_column(String(5), default="17:00")
     password_hash: Mapped[str | None] = mapped_column(String(256))
     created_at: Mapped[datetime]
+    # Deactivated people keep their history but are never paged, never on duty, never chosen.
+    deactivated_at: Mapped[datetime | None]
 
 
 class ApiToken(Base):

@@ -20,6 +20,8 @@ class ContactMethod(Base):
     name: Mapped[str] = mapped_column(String(80))
     kind: Mapped[str] = mapped_column(String(16))
     target: Mapped[str] = mapped_column(String(2000))
+    # A webhook's own HMAC key; None (methods made before 0005) signs with the deployment's.
+    signing_secret: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime]
 
 
