@@ -8,9 +8,11 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from fireline import problems
@@ -28,9 +30,14 @@ from fireline.notify.channels.registry import Channels
 from fireline.oncall.api import router as oncall_router
 from fireline.orgs.api import router as orgs_router
 from fireline.settings import Settings
+from fireline.statuspage.api import router as statuspage_router
 from fireline.store.db import Database
 from fireline.tickets.api import router as tickets_router
+from fireline.web import session as web_session
+from fireline.web.actions import router as actions_router
+from fireline.web.live import router as live_router
 from fireline.web.pages import router as pages_router
+from fireline.web.status import router as status_router
 
 
 class RedactTokens(logging.Filter):
@@ -136,9 +143,15 @@ def create_app(
         escalation_router,
         notify_router,
         intake_router,
+        statuspage_router,
         pages_router,
+        actions_router,
+        live_router,
+        status_router,
     ):
         app.include_router(router)
+    web_session.install(app)
+    app.mount("/static", StaticFiles(directory=Path(web_session.__file__).parent / "static"))
 
     @app.get("/health/engine", tags=["operations"])
     def engine_health() -> JSONResponse:

@@ -36,7 +36,7 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
-def _kind(title: str) -> str:
+def kind_of(title: str) -> str:
     return title.lower().replace(" ", "-")
 
 
@@ -44,7 +44,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(FirelineError)
     async def fireline_error(request: Request, error: FirelineError) -> JSONResponse:
         return problem(
-            request, error.status, _kind(error.title), error.title, error.detail, **error.extensions
+            request,
+            error.status,
+            kind_of(error.title),
+            error.title,
+            error.detail,
+            **error.extensions,
         )
 
     @app.exception_handler(TransitionRefused)
@@ -105,4 +110,4 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> JSONResponse:
         title = {404: "Not found", 405: "Method not allowed"}.get(error.status_code, "Error")
-        return problem(request, error.status_code, _kind(title), title, str(error.detail))
+        return problem(request, error.status_code, kind_of(title), title, str(error.detail))

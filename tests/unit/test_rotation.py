@@ -23,6 +23,7 @@ from fireline.oncall.lead import Candidate, choose_lead
 from fireline.oncall.rotation import (
     RESPONDER,
     Absence,
+    Deactivation,
     Layer,
     Override,
     Reason,
@@ -602,6 +603,155 @@ def test_a_schedule_not_yet_started_goes_to_the_fallback() -> None:
     assert answer.responder == "lead"
     assert answer.reason is Reason.fallback
     assert "has not started" in answer.detail
+
+
+def split_squad(
+    hours_only: tuple[bool, bool],
+    absences: tuple[Absence, ...] = (),
+    deactivations: tuple[Deactivation, ...] = (),
+) -> Schedule:
+    """The prod squad with duty hours set per layer, and a fallback that must not be woken
+    for what duty hours say can wait."""
+    return Schedule(
+        "prod-squad",
+        NEW_YORK,
+        (
+            Layer("primary", PRIMARY, hours_only[0]),
+            Layer("secondary", SECONDARY, hours_only[1]),
+        ),
+        absences=absences,
+        fallback="lead",
+        calendar=caseflow_calendar(),
+        deactivations=deactivations,
+    )
+
+
+# The fourth week of the squad: ben is primary, dee secondary. Tuesday 2026-11-24, 22:00 in
+# New York; business hours open again on Wednesday at 09:00 (14:00 UTC).
+TUESDAY_NIGHT = ny(2026, 11, 24, 22)
+DEE_PTO = Absence("dee", ny(2026, 11, 23), ny(2026, 11, 28), "PTO")
+BEN_PTO = Absence("ben", ny(2026, 11, 23), ny(2026, 11, 28), "PTO")
+
+ONE_LAYER_OFF_DUTY_THE_OTHER_AWAY = [
+    pytest.param(
+        (True, False),
+        (DEE_PTO,),
+        TUESDAY_NIGHT,
+        (None, Reason.held, utc(2026, 11, 25, 14)),
+        id="primary-off-duty-secondary-on-pto-held-until-the-morning",
+    ),
+    pytest.param(
+        (False, True),
+        (BEN_PTO,),
+        TUESDAY_NIGHT,
+        (None, Reason.held, utc(2026, 11, 25, 14)),
+        id="primary-on-pto-secondary-off-duty-held-until-the-morning",
+    ),
+    pytest.param(
+        (True, False),
+        (Absence("dee", ny(2026, 11, 24, 21), ny(2026, 11, 24, 23, 30), "appointment"),),
+        TUESDAY_NIGHT,
+        (None, Reason.held, utc(2026, 11, 25, 4, 30)),
+        id="held-only-until-the-secondary-is-back-if-that-is-sooner",
+    ),
+    pytest.param(
+        (True, False),
+        (DEE_PTO,),
+        ny(2026, 11, 25, 9),
+        ("ben", Reason.rotation, None),
+        id="at-the-morning-the-primary-is-on-duty-and-answers",
+    ),
+    pytest.param(
+        (True, False),
+        (DEE_PTO, BEN_PTO),
+        ny(2026, 11, 25, 9),
+        ("lead", Reason.fallback, None),
+        id="in-business-hours-with-both-away-the-fallback-answers",
+    ),
+    pytest.param(
+        (False, False),
+        (DEE_PTO, BEN_PTO),
+        TUESDAY_NIGHT,
+        ("lead", Reason.fallback, None),
+        id="always-on-layers-both-away-the-fallback-answers",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("hours_only", "away", "at", "expected"), ONE_LAYER_OFF_DUTY_THE_OTHER_AWAY
+)
+def test_a_layer_off_duty_and_the_other_away_holds_rather_than_waking_the_fallback(
+    hours_only: tuple[bool, bool],
+    away: tuple[Absence, ...],
+    at: datetime,
+    expected: tuple[str | None, Reason, datetime | None],
+) -> None:
+    """Seed 001: errors outside business-hours duty wait for the morning; the secondary
+    takes over when the primary is away. Nobody on duty and the other layer away is no gap
+    for the fallback: duty hours say it can wait."""
+    schedule = split_squad(hours_only, away)
+    check_schedule(schedule)
+    answer = who_is_on_call(schedule, at)
+    assert (answer.responder, answer.reason, answer.held_until) == expected
+    if answer.reason is Reason.held:
+        assert "held until duty resumes" in answer.detail
+        assert "outside business hours" in answer.detail and "away" in answer.detail
+
+
+# -- deactivated people ------------------------------------------------------------------------
+
+
+def test_a_deactivated_primary_hands_the_responder_to_the_secondary() -> None:
+    gone = Deactivation("ben", ny(2026, 11, 20))
+    answer = who_is_on_call(split_squad((False, False), deactivations=(gone,)), TUESDAY_NIGHT)
+    assert answer.responder == "dee"
+    assert answer.duties[0].reason is Reason.deactivated
+    assert "ben was deactivated" in answer.detail
+
+
+def test_before_their_deactivation_a_person_was_on_call_as_scheduled() -> None:
+    gone = Deactivation("ben", ny(2026, 11, 25))
+    answer = who_is_on_call(split_squad((False, False), deactivations=(gone,)), TUESDAY_NIGHT)
+    assert answer.responder == "ben"
+
+
+def test_a_rotation_of_only_a_deactivated_person_goes_to_the_fallback_and_says_why() -> None:
+    alone = Rotation(("ben",), SQUAD_START, ShiftUnit.weeks, 1, NEW_YORK)
+    schedule = Schedule(
+        "solo",
+        NEW_YORK,
+        (Layer("primary", alone),),
+        fallback="lead",
+        deactivations=(Deactivation("ben", ny(2026, 11, 20)),),
+    )
+    answer = who_is_on_call(schedule, TUESDAY_NIGHT)
+    assert (answer.responder, answer.reason) == ("lead", Reason.fallback)
+    assert "ben was deactivated" in answer.detail
+
+
+def test_a_deactivated_fallback_is_nobody_and_says_so() -> None:
+    gone = (Deactivation("lead", ny(2026, 11, 1)), Deactivation("ben", ny(2026, 11, 1)))
+    away = (DEE_PTO,)
+    answer = who_is_on_call(split_squad((False, False), away, gone), TUESDAY_NIGHT)
+    assert (answer.responder, answer.reason) == (None, Reason.nobody)
+    assert "fallback lead was deactivated" in answer.detail
+
+
+def test_a_deactivated_person_on_an_off_duty_layers_partner_holds_until_the_morning() -> None:
+    gone = Deactivation("dee", ny(2026, 11, 20))
+    answer = who_is_on_call(split_squad((True, False), deactivations=(gone,)), TUESDAY_NIGHT)
+    assert (answer.reason, answer.held_until) == (Reason.held, utc(2026, 11, 25, 14))
+
+
+def test_spans_split_at_a_deactivation() -> None:
+    gone = Deactivation("ben", ny(2026, 11, 24, 12))
+    schedule = split_squad((False, False), deactivations=(gone,))
+    result = spans(schedule, ny(2026, 11, 24, 10), ny(2026, 11, 24, 14))
+    assert _layer(result, "primary") == [
+        ("ben", utc(2026, 11, 24, 15), utc(2026, 11, 24, 17)),
+        (None, utc(2026, 11, 24, 17), utc(2026, 11, 24, 19)),
+    ]
 
 
 # -- spans: the on-call calendar ---------------------------------------------------------------

@@ -7,6 +7,7 @@ exist that day? where does the gap end?), not read back from `clock.wall.first_r
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
@@ -349,17 +350,73 @@ def test_the_responder_is_the_first_layer_person_present(data: st.DataObject) ->
     away = {a.person for a in schedule.absences if a.starts <= at < a.ends}
     present = [d for d in answer.duties if d.person is not None]
     assert all(d.person not in away for d in present)
+    reasons = {d.reason for d in answer.duties}
     if present:
         assert (answer.responder, answer.reason) == (present[0].person, present[0].reason)
         assert answer.held_until is None
-    elif schedule.calendar is not None and all(d.reason is Reason.off_duty for d in answer.duties):
+    elif (
+        schedule.calendar is not None
+        and Reason.off_duty in reasons
+        and reasons <= {Reason.off_duty, Reason.absent}
+    ):
+        # Off duty, or away: the page waits for duty, or for someone back, not the fallback.
         assert answer.responder is None and answer.reason is Reason.held
         assert answer.held_until is not None and answer.held_until > at
-        assert schedule.calendar.is_working_time(answer.held_until)
+        back = who_is_on_call(schedule, answer.held_until).responder is not None
+        assert schedule.calendar.is_working_time(answer.held_until) or back
     elif schedule.fallback is not None:
         assert (answer.responder, answer.reason) == (schedule.fallback, Reason.fallback)
     else:
         assert (answer.responder, answer.reason) == (None, Reason.nobody)
+
+
+@st.composite
+def held(draw: st.DrawFn) -> tuple[Schedule, datetime]:
+    """A schedule and an instant outside business hours at which its first layer is off duty
+    and everyone else on duty is away for a while: a schedule that holds."""
+    schedule, first, last = draw(schedules())
+    assert schedule.calendar is not None
+    primary = schedule.layers[0]
+    layers = (Layer(primary.name, primary.rotation, True), *schedule.layers[1:])
+    some = first + (last - first) * draw(st.floats(0, 1, exclude_max=True))
+    at = schedule.calendar.next_working_start(some) - timedelta(
+        minutes=draw(st.integers(1, 16 * 60))
+    )
+    assume(not schedule.calendar.is_working_time(at))
+    schedule = replace(schedule, layers=layers)
+    on_duty = {d.person for d in who_is_on_call(schedule, at).duties if d.person is not None}
+    away = tuple(
+        Absence(
+            person,
+            at - timedelta(minutes=draw(st.integers(0, 600))),
+            at + timedelta(minutes=draw(st.integers(1, 24 * 60))),
+            "appointment",
+        )
+        for person in sorted(on_duty)
+    )
+    others = tuple(a for a in schedule.absences if a.person not in on_duty)
+    schedule = replace(schedule, absences=others + away)
+    check_schedule(schedule)
+    return schedule, at
+
+
+@HEAVY
+@given(held())
+def test_a_hold_never_passes_over_someone_available(drawn: tuple[Schedule, datetime]) -> None:
+    """Held until T: nobody on any layer could have been paged before T, and the hold ends
+    at a duty start or when someone is back (Caseflow, seed 001: held until the morning)."""
+    schedule, at = drawn
+    answer = who_is_on_call(schedule, at)
+    assume(answer.held_until is not None)  # a layer not started yet is a real gap
+    assert answer.held_until is not None and schedule.calendar is not None
+    waiting = spans(schedule, at, answer.held_until)
+    assert all(s.person is None for s in waiting if s.layer != RESPONDER)
+    assert all(s.reason is Reason.held for s in waiting if s.layer == RESPONDER)
+    then = who_is_on_call(schedule, answer.held_until)
+    assert schedule.calendar.is_working_time(answer.held_until) or then.responder is not None
+    assert then.reason is not Reason.fallback or schedule.calendar.is_working_time(
+        answer.held_until
+    )
 
 
 @PROPERTY

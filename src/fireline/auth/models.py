@@ -1,4 +1,4 @@
-"""People who use Fireline and the API tokens they hold (hashed at rest)."""
+"""People who use Fireline, the API tokens they hold and their browser sessions (hashed at rest)."""
 
 from __future__ import annotations
 
@@ -42,3 +42,18 @@ class ApiToken(Base):
     created_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+
+class WebSession(Base):
+    """A signed-in browser: the cookie holds a random token, the table only its hash."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    # Forms carry this value back; a cross-site page cannot read it, so it cannot forge a post.
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]

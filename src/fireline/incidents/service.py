@@ -305,6 +305,11 @@ def _load(session: Session, actor: Actor, incident_id: int, *, lock: bool = Fals
     return incident
 
 
+def incident_for_update(session: Session, actor: Actor, incident_id: int) -> Incident:
+    """An incident the actor may see, locked for a change another capability makes to it."""
+    return _load(session, actor, incident_id, lock=True)
+
+
 def view_incident(session: Session, incident: Incident) -> IncidentView:
     judged = policy_of_version(session, incident.policy_version_id)
     kind = _incident_type(judged, incident.type)
@@ -407,21 +412,40 @@ def list_incidents(
             query = query.where(Incident.is_open == open)
         total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
         rows = session.execute(query.order_by(Incident.id.desc()).limit(limit).offset(offset))
-        items = [
-            IncidentSummary(
-                id=i.id,
-                team=slug,
-                title=i.title,
-                type=i.type,
-                severity=i.severity,
-                status=i.status,
-                open=i.is_open,
-                private=i.private,
-                created_at=i.created_at,
-            )
-            for i, slug in rows
-        ]
+        items = [_summary(i, slug) for i, slug in rows]
         return IncidentPage(items=items, total=total, limit=limit, offset=offset)
+
+
+def search_incidents(db: Database, actor: Actor, q: str, limit: int) -> list[IncidentSummary]:
+    """Incidents the actor may see whose title or summary mentions `q`, newest first."""
+    pattern = f"%{q}%"
+    with db.transaction() as session:
+        rows = session.execute(
+            select(Incident, Team.slug)
+            .join(Team, Team.id == Incident.team_id)
+            .where(
+                Incident.org_id == actor.org_id,
+                _visible(actor),
+                or_(Incident.title.ilike(pattern), Incident.summary.ilike(pattern)),
+            )
+            .order_by(Incident.id.desc())
+            .limit(limit)
+        )
+        return [_summary(i, slug) for i, slug in rows]
+
+
+def _summary(incident: Incident, team: str) -> IncidentSummary:
+    return IncidentSummary(
+        id=incident.id,
+        team=team,
+        title=incident.title,
+        type=incident.type,
+        severity=incident.severity,
+        status=incident.status,
+        open=incident.is_open,
+        private=incident.private,
+        created_at=incident.created_at,
+    )
 
 
 def move_incident(

@@ -6,10 +6,13 @@ Pure: values in, values out. The rules, as PagerDuty and GoAlert users expect th
   hand-off time becomes the end of the gap; see `clock.wall.first_reading`).
 - An override puts someone else on a layer (or every layer) for a while: a swap or a cover.
 - An absence (PTO, an appointment) takes a person off every layer for a while.
+- A deactivated person is off every layer, and is no fallback, from their deactivation on.
 - A layer restricted to business hours has nobody on duty outside the calendar's windows.
 - The responder is the first layer's person who is on duty and present: Caseflow's secondary
   "takes over whenever the primary is not available". With nobody, a schedule whose layers are
-  all off duty holds until the next duty start; any other gap goes to the fallback, and says so.
+  each off duty or whose person is away, at least one of them off duty, holds: errors outside
+  duty wait for the morning (Caseflow), or until someone on a layer is back, if sooner. Any
+  other gap (a rotation not started, nobody on a layer) goes to the fallback, and says so.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ class Reason(StrEnum):
     rotation = "rotation"
     override = "override"
     absent = "absent"
+    deactivated = "deactivated"
     off_duty = "off_duty"
     not_started = "not_started"
     empty = "empty"
@@ -168,6 +172,17 @@ class Absence:
 
 
 @dataclass(frozen=True, slots=True)
+class Deactivation:
+    """`person` was deactivated at `since`: never on duty, never the fallback, from then on."""
+
+    person: str
+    since: datetime
+
+    def covers(self, at: datetime) -> bool:
+        return _utc(self.since) <= _utc(at)
+
+
+@dataclass(frozen=True, slots=True)
 class Schedule:
     name: str
     zone: ZoneInfo
@@ -176,6 +191,10 @@ class Schedule:
     absences: tuple[Absence, ...] = ()
     fallback: str | None = None
     calendar: BusinessCalendar | None = field(default=None, compare=False)
+    deactivations: tuple[Deactivation, ...] = ()
+
+    def deactivated(self, person: str, at: datetime) -> bool:
+        return any(d.person == person and d.covers(at) for d in self.deactivations)
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,10 +288,36 @@ def _duty(schedule: Schedule, layer: Layer, at: datetime) -> Duty:
         since = shift.starts.astimezone(schedule.zone)
         person, reason = shift.person, Reason.rotation
         detail = f"{person}'s turn since {since:%a %d %b %H:%M %Z}"
+    if schedule.deactivated(person, at):
+        return Duty(layer.name, None, Reason.deactivated, f"{person} was deactivated")
     absence = next((a for a in schedule.absences if a.person == person and a.covers(at)), None)
     if absence is not None:
         return Duty(layer.name, None, Reason.absent, f"{person} away: {absence.reason}")
     return Duty(layer.name, person, reason, detail)
+
+
+# A layer in one of these states has nobody now but will have, without anyone changing the
+# schedule: duty resumes, or its person comes back (a deactivated person's turn passes).
+_WAITING = frozenset({Reason.off_duty, Reason.absent, Reason.deactivated})
+
+
+def _held_until(schedule: Schedule, duties: tuple[Duty, ...], at: datetime) -> datetime | None:
+    """When a schedule with nobody available should be asked again, if it holds rather than
+    goes to the fallback: the next duty start, or the first instant before it when some layer
+    has its person back. None for a real gap: a layer with nobody, or not started."""
+    if schedule.calendar is None or not all(d.reason in _WAITING for d in duties):
+        return None
+    if not any(d.reason is Reason.off_duty for d in duties):
+        return None
+    opens = schedule.calendar.next_working_start(at).astimezone(UTC)
+    if all(d.reason is Reason.off_duty for d in duties):
+        return opens  # every layer waits for the calendar: nothing changes before it opens
+    for instant in _boundaries(schedule, at, opens):
+        if instant > _utc(at) and any(
+            _duty(schedule, layer, instant).person is not None for layer in schedule.layers
+        ):
+            return instant
+    return opens
 
 
 def who_is_on_call(schedule: Schedule, at: datetime) -> OnCall:
@@ -294,18 +339,24 @@ def who_is_on_call(schedule: Schedule, at: datetime) -> OnCall:
             duty.reason,
             f"{duty.layer} {duty.person} covers ({missing})",
         )
-    if schedule.calendar is not None and all(d.reason is Reason.off_duty for d in duties):
-        opens = schedule.calendar.next_working_start(at).astimezone(UTC)
+    gaps = "; ".join(f"{d.layer}: {d.detail}" for d in duties)
+    held_until = _held_until(schedule, duties, at)
+    if held_until is not None:
+        detail = (
+            "every layer is off duty; held until duty starts"
+            if all(d.reason is Reason.off_duty for d in duties)
+            else f"nobody on duty is available ({gaps}); held until duty resumes"
+        )
+        return OnCall(schedule.name, at, duties, None, Reason.held, detail, held_until=held_until)
+    if schedule.fallback is not None and schedule.deactivated(schedule.fallback, at):
         return OnCall(
             schedule.name,
             at,
             duties,
             None,
-            Reason.held,
-            "every layer is off duty; held until duty starts",
-            held_until=opens,
+            Reason.nobody,
+            f"the schedule has a gap ({gaps}) and its fallback {schedule.fallback} was deactivated",
         )
-    gaps = "; ".join(f"{d.layer}: {d.detail}" for d in duties)
     if schedule.fallback is not None:
         return OnCall(
             schedule.name,
@@ -355,6 +406,7 @@ def _boundaries(schedule: Schedule, first: datetime, last: datetime) -> list[dat
     edges: list[Override | Absence] = [*schedule.overrides, *schedule.absences]
     for span in edges:
         instants.update(t for t in (_utc(span.starts), _utc(span.ends)) if first < t < last)
+    instants.update(_utc(d.since) for d in schedule.deactivations if first < _utc(d.since) < last)
     return sorted(instants)
 
 

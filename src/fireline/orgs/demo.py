@@ -21,6 +21,8 @@ from fireline.oncall.schemas import LayerSpec, NewAbsence, NewSchedule
 from fireline.orgs.models import Organisation
 from fireline.orgs.service import create_organisation, create_team, store_policy
 from fireline.policy.load import parse_policy, preset_names, preset_text
+from fireline.statuspage import service as statuspage
+from fireline.statuspage.schemas import ComponentState, NewComponent, NewStatusUpdate
 from fireline.store.db import Database
 from fireline.tickets import service as tickets
 from fireline.tickets.schemas import DeclareFromTicket, NewTicket
@@ -171,8 +173,30 @@ def _lived_in(db: Database, clock: Clock, actor: Actor) -> None:
             team="openverse", title="Openverse.org is completely offline", severity="severity-1"
         ),
     )
+    for slug, name in (("website", "Website"), ("api", "API"), ("hub", "JupyterHub")):
+        statuspage.add_component(db, clock, actor, NewComponent(slug=slug, name=name))
+    statuspage.publish_update(
+        db,
+        step(0.25),
+        actor,
+        outage.id,
+        NewStatusUpdate(
+            body="openverse.org does not load. We are investigating.",
+            components={"website": ComponentState.major_outage},
+        ),
+    )
     incidents.move_incident(
         db, step(1), actor, outage.id, "stabilized", "Rolled back the frontend deploy."
+    )
+    statuspage.publish_update(
+        db,
+        step(0.1),
+        actor,
+        outage.id,
+        NewStatusUpdate(
+            body="We rolled back a faulty release; the site loads again, slowly.",
+            components={"website": ComponentState.degraded_performance},
+        ),
     )
     tickets.open_ticket(
         db,

@@ -241,3 +241,9 @@ def organisation(db: Database, actor: Actor) -> Organisation:
 def team_policy(db: Database, actor: Actor, team_slug: str) -> PolicyInForce:
     with db.transaction() as session:
         return policy_in_force(session, team_by_slug(session, actor.org_id, team_slug).id)
+
+
+def organisation_slugs(db: Database) -> list[str]:
+    """Every organisation's slug: the sign-in form offers them."""
+    with db.transaction() as session:
+        return list(session.scalars(select(Organisation.slug).order_by(Organisation.slug)))

@@ -1,6 +1,6 @@
 """Every table, imported in one place so Alembic and tests see the whole schema."""
 
-from fireline.auth.models import ApiToken, User
+from fireline.auth.models import ApiToken, User, WebSession
 from fireline.engine.models import EngineInstance
 from fireline.escalation.models import Escalation, EscalationPolicyRow, StepRow, Timer
 from fireline.incidents.models import Incident, IncidentMember, RoleAssignment
@@ -8,6 +8,7 @@ from fireline.intake.models import AlertRow, Heartbeat, Integration, SilenceRow
 from fireline.notify.models import ContactMethod, InboxMessage, NotificationRule, OutboxMessage
 from fireline.oncall.models import AbsenceRow, LayerRow, OverrideRow, ScheduleRow
 from fireline.orgs.models import Organisation, PolicyVersion, Team
+from fireline.statuspage.models import StatusComponent, StatusUpdate
 from fireline.store.base import Base
 from fireline.tickets.models import Comment, Link, PriorityChange, Ticket
 from fireline.timeline.models import Event
@@ -39,9 +40,12 @@ __all__ = [
     "RoleAssignment",
     "ScheduleRow",
     "SilenceRow",
+    "StatusComponent",
+    "StatusUpdate",
     "StepRow",
     "Team",
     "Ticket",
     "Timer",
     "User",
+    "WebSession",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from fireline.auth.actor import Actor
@@ -93,3 +93,8 @@ def event_views(session: Session, events: list[Event]) -> list[EventView]:
         )
         for e in events
     ]
+
+
+def latest_event_id(session: Session, org_id: int) -> int:
+    """The newest event of an organisation: live pages reload when it changes."""
+    return session.scalar(select(func.max(Event.id)).where(Event.org_id == org_id)) or 0

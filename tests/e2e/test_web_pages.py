@@ -1,0 +1,305 @@
+"""The web app over HTTP (no browser): sign-in, CSRF, pages, forms, and what a viewer may see.
+
+Both backends; the browser tests in test_browser.py cover the same flows through chromium."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+
+from conftest import World
+from fireline.app import create_app
+from fireline.auth.models import User
+from fireline.auth.service import hash_password
+from fireline.clock.now import ManualClock
+from fireline.store.db import Database
+
+pytestmark = pytest.mark.db
+
+PASSWORD = "a long enough secret"
+HASHED = hash_password(PASSWORD)  # scrypt is slow on purpose: once for the whole file
+
+
+@pytest.fixture
+def web(db: Database, clock: ManualClock, world: World) -> Iterator[TestClient]:
+    with db.transaction() as session:
+        session.execute(update(User).values(password_hash=HASHED))
+    with TestClient(create_app(db=db, clock=clock), follow_redirects=False) as client:
+        yield client
+
+
+def sign_in(client: TestClient, handle: str) -> str:
+    """Signs in and returns the CSRF token the pages carry."""
+    answer = client.post(
+        "/login",
+        data={"organisation": "acme", "handle": handle, "password": PASSWORD, "then": "/app"},
+    )
+    assert answer.status_code == 303, answer.text
+    page = client.get("/app")
+    assert page.status_code == 200
+    return csrf_of(page.text)
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "the page carries no CSRF token"
+    return found.group(1)
+
+
+SEVERITY = {"openverse": "severity-2", "meltano": "high"}
+
+
+def declare(client: TestClient, csrf: str, **fields: str) -> int:
+    fields.setdefault("severity", SEVERITY.get(fields["team"], ""))
+    answer = client.post("/app/incidents", data={"csrf_token": csrf, **fields})
+    assert answer.status_code == 303
+    found = re.match(r"/app/incidents/(\d+)\?flash=", answer.headers["location"])
+    assert found, answer.headers["location"]
+    return int(found.group(1))
+
+
+def test_pages_send_a_stranger_to_sign_in_and_back(web: TestClient) -> None:
+    answer = web.get("/app/incidents?open=yes")
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/login?then=%2Fapp%2Fincidents%3Fopen%3Dyes"
+    signed = web.post(
+        "/login",
+        data={
+            "organisation": "acme",
+            "handle": "ada",
+            "password": PASSWORD,
+            "then": "/app/incidents?open=yes",
+        },
+    )
+    assert signed.headers["location"] == "/app/incidents?open=yes"
+    cookie = signed.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie
+
+
+@pytest.mark.parametrize(
+    ("organisation", "handle", "password"),
+    [
+        ("acme", "ada", "wrong password"),
+        ("acme", "nobody", PASSWORD),
+        ("elsewhere", "ada", PASSWORD),
+    ],
+)
+def test_a_wrong_sign_in_says_the_same_thing_whatever_was_wrong(
+    web: TestClient, organisation: str, handle: str, password: str
+) -> None:
+    answer = web.post(
+        "/login", data={"organisation": organisation, "handle": handle, "password": password}
+    )
+    assert answer.status_code == 401
+    assert "wrong organisation, handle or password" in answer.text
+    assert "set-cookie" not in answer.headers
+    assert web.get("/app").status_code == 303
+
+
+@pytest.mark.parametrize("then", ["//evil.example/x", "https://evil.example/", "/\\evil.example"])
+def test_sign_in_never_redirects_off_the_site(web: TestClient, then: str) -> None:
+    answer = web.post(
+        "/login",
+        data={"organisation": "acme", "handle": "ada", "password": PASSWORD, "then": then},
+    )
+    assert answer.headers["location"] == "/app"
+
+
+def test_a_form_without_the_sessions_csrf_token_changes_nothing(web: TestClient) -> None:
+    csrf = sign_in(web, "ada")
+    for sent in ({}, {"csrf_token": "forged"}):
+        answer = web.post("/app/incidents", data={"team": "openverse", "title": "X", **sent})
+        assert answer.status_code == 403
+        assert "CSRF" in answer.text
+    assert "No incidents match" in web.get("/app/incidents").text
+    declare(web, csrf, team="openverse", title="Real one")
+    assert "Real one" in web.get("/app/incidents").text
+
+
+def test_signing_out_ends_the_session_for_good(web: TestClient) -> None:
+    csrf = sign_in(web, "ada")
+    cookie = web.cookies.get("fireline_session")
+    assert web.post("/logout", data={"csrf_token": csrf}).status_code == 303
+    web.cookies.set("fireline_session", cookie or "")
+    assert web.get("/app").status_code == 303
+
+
+def test_a_session_expires_after_twelve_hours(web: TestClient, clock: ManualClock) -> None:
+    sign_in(web, "ada")
+    clock.advance(timedelta(hours=12))
+    assert web.get("/app").status_code == 303
+
+
+def test_the_incident_page_offers_only_the_moves_the_workflow_allows(
+    web: TestClient, world: World
+) -> None:
+    csrf = sign_in(web, "ada")
+    incident = declare(web, csrf, team="openverse", title="Search is down")
+    page = web.get(f"/app/incidents/{incident}").text
+    offered = re.findall(r'name="to" value="([^"]+)"', page)
+    # Openverse (seed): a new incident can only be stabilized or resolved… as its policy says.
+    api_view = web.get(
+        f"/api/v1/incidents/{incident}",
+        headers={"Authorization": "Bearer " + world.tokens["ada"]},
+    )
+    assert offered == api_view.json()["allowed_next"]
+    assert offered, "a new incident must have somewhere to go"
+    moved = web.post(
+        f"/app/incidents/{incident}/move",
+        data={"csrf_token": csrf, "to": offered[0], "note": "rolled back"},
+    )
+    assert moved.status_code == 303 and "flash=" in moved.headers["location"]
+    page = web.get(f"/app/incidents/{incident}").text
+    assert f'data-testid="incident-status">{offered[0]}<' in page
+    assert "rolled back" in page
+
+
+def test_a_refused_move_comes_back_with_the_allowed_ones(web: TestClient) -> None:
+    csrf = sign_in(web, "ada")
+    incident = declare(web, csrf, team="openverse", title="Search is down")
+    refused = web.post(
+        f"/app/incidents/{incident}/move", data={"csrf_token": csrf, "to": "no-such-state"}
+    )
+    location = refused.headers["location"]
+    assert "error=" in location
+    assert "error" in web.get(location).text
+
+
+def test_a_viewer_never_sees_a_private_incident(web: TestClient) -> None:
+    csrf = sign_in(web, "ada")
+    secret = declare(web, csrf, team="meltano", title="Credential leak", private="1")
+    public = declare(web, csrf, team="meltano", title="Hub slow")
+    web.cookies.clear()
+    sign_in(web, "vic")
+    for path in ("/app", "/app/incidents", "/app/search?q=leak", "/status/acme"):
+        body = web.get(path).text
+        assert "Credential leak" not in body, path
+    assert "Hub slow" in web.get("/app/incidents").text
+    hidden = web.get(f"/app/incidents/{secret}")
+    assert hidden.status_code == 404
+    assert f"no incident {secret}" in hidden.text
+    assert web.get(f"/app/incidents/{public}").status_code == 200
+
+
+def test_a_viewer_may_read_but_not_act(web: TestClient) -> None:
+    csrf = sign_in(web, "vic")
+    answer = web.post(
+        "/app/incidents", data={"csrf_token": csrf, "team": "openverse", "title": "Nope"}
+    )
+    assert "error=" in answer.headers["location"]
+    assert "viewer" in web.get(answer.headers["location"]).text
+    assert "Nope" not in web.get("/app/incidents").text
+
+
+def test_what_people_type_is_shown_as_text_never_as_markup(web: TestClient) -> None:
+    csrf = sign_in(web, "ada")
+    incident = declare(web, csrf, team="openverse", title="<script>alert(1)</script>")
+    page = web.get(f"/app/incidents/{incident}").text
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_publishing_puts_the_update_on_the_public_page_and_feed(
+    web: TestClient, world: World
+) -> None:
+    csrf = sign_in(web, "admin")
+    token = world.tokens["admin"]
+    created = web.post(
+        "/api/v1/status/components",
+        json={"slug": "website", "name": "Website"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert created.status_code == 201
+    incident = declare(web, csrf, team="openverse", title="Openverse.org is offline")
+    published = web.post(
+        f"/app/incidents/{incident}/publish",
+        data={
+            "csrf_token": csrf,
+            "body": "We are looking into it.",
+            "component:website": "major_outage",
+        },
+    )
+    assert "flash=" in published.headers["location"]
+    web.cookies.clear()
+    page = web.get("/status/acme")
+    assert page.status_code == 200
+    assert "We are looking into it." in page.text
+    assert 'data-testid="component-website">Major outage<' in page.text
+    feed = web.get("/status/acme/feed.atom")
+    assert feed.headers["content-type"].startswith("application/atom+xml")
+    assert "We are looking into it." in feed.text
+
+
+def test_an_override_added_on_the_page_changes_who_is_on_call(
+    web: TestClient, clock: ManualClock, world: World
+) -> None:
+    token = world.tokens["admin"]
+    created = web.post(
+        "/api/v1/schedules",
+        json={
+            "slug": "support",
+            "name": "Support",
+            "timezone": "Europe/Berlin",
+            "layers": [
+                {
+                    "name": "runner",
+                    "members": ["ada"],
+                    "start": "2026-11-23T09:00:00+01:00",
+                    "unit": "weeks",
+                }
+            ],
+        },
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert created.status_code == 201, created.text
+    csrf = sign_in(web, "grace")  # grace reads times in America/New_York
+    assert 'data-testid="responder">ada<' in web.get("/app/oncall/support").text
+    now = clock.now()
+    answer = web.post(
+        "/app/oncall/support/overrides",
+        data={
+            "csrf_token": csrf,
+            "person": "grace",
+            "starts": "2026-11-25T09:00",  # 14:00 UTC, before the test clock's 15:00 UTC
+            "ends": "2026-11-25T12:00",
+            "reason": "swap",
+        },
+    )
+    assert "flash=" in answer.headers["location"], answer.headers["location"]
+    assert now.hour == 15
+    page = web.get("/app/oncall/support").text
+    assert 'data-testid="responder">grace<' in page
+    assert "swap" in page
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/app",
+        "/app/incidents",
+        "/app/incidents/new",
+        "/app/tickets",
+        "/app/oncall",
+        "/app/escalation",
+        "/app/silences",
+        "/app/policies?team=hail",
+        "/app/search?q=x",
+    ],
+)
+def test_every_page_renders_for_a_signed_in_person(web: TestClient, path: str) -> None:
+    sign_in(web, "ada")
+    answer = web.get(path)
+    assert answer.status_code == 200, answer.text
+    assert 'name="viewport"' in answer.text
+
+
+def test_the_policy_page_shows_each_level_with_the_seeds_examples(web: TestClient) -> None:
+    sign_in(web, "ada")
+    page = web.get("/app/policies?team=hail").text
+    assert "Worked examples from the seed" in page
+    assert "P1" in page
