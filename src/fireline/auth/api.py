@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -9,6 +11,7 @@ from fireline.auth import service
 from fireline.auth.actor import Role
 from fireline.auth.models import User
 from fireline.context import DB, ActorDep, ClockDep
+from fireline.people import service as people
 
 router = APIRouter(prefix="/api/v1", tags=["users and tokens"])
 
@@ -20,6 +23,17 @@ class UserView(BaseModel):
     email: str | None
     role: str
     timezone: str
+    deactivated_at: datetime | None = None
+
+
+class DeactivatedView(BaseModel):
+    handle: str
+    name: str
+    deactivated_at: datetime
+    pages_cancelled: int = Field(description="pages that were waiting to reach them")
+    still_named_in: list[str] = Field(
+        description="schedules and escalation steps that skip them now; edit these to take them out"
+    )
 
 
 class NewUser(BaseModel):
@@ -53,6 +67,7 @@ def _view(user: User) -> UserView:
         email=user.email,
         role=user.role,
         timezone=user.timezone,
+        deactivated_at=user.deactivated_at,
     )
 
 
@@ -85,6 +100,19 @@ def create_user(body: NewUser, db: DB, clock: ClockDep, actor: ActorDep) -> User
             body.timezone,
             body.password,
         )
+    )
+
+
+@router.delete("/people/{handle}")
+def deactivate_person(handle: str, db: DB, clock: ClockDep, actor: ActorDep) -> DeactivatedView:
+    """Deactivate a person: never paged or on duty again, their history kept. Idempotent."""
+    done = people.deactivate_person(db, clock, actor, handle)
+    return DeactivatedView(
+        handle=done.handle,
+        name=done.name,
+        deactivated_at=done.deactivated_at,
+        pages_cancelled=done.pages_cancelled,
+        still_named_in=done.still_named_in,
     )
 
 

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
@@ -37,6 +38,19 @@ def verify_password(password: str, stored: str | None) -> bool:
 
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+class PersonDeactivated(Invalid):
+    """A write names people who were deactivated: nobody puts them on duty or pages them."""
+
+    title = "Person deactivated"
+
+    def __init__(self, field: str, handles: list[str], what: str) -> None:
+        names = ", ".join(handles)
+        were = "was" if len(handles) == 1 else "were"
+        super().__init__(
+            field, f"{names} {were} deactivated and cannot be {what}", deactivated=handles
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +110,9 @@ def issue_token(session: Session, clock: Clock, user: User, name: str) -> Issued
 
 
 def actor_for(user: User, via: Via) -> Actor:
+    """Who `user` acts as; a deactivated person no longer acts (tokens, browser sessions)."""
+    if user.deactivated_at is not None:
+        raise Unauthorized(f"{user.handle} was deactivated")
     return Actor(user.id, user.handle, user.org_id, Role(user.role), via)
 
 
@@ -114,10 +131,13 @@ def authenticate(db: Database, token: str, via: Via = Via.api) -> Actor:
         return actor_for(found.User, via)
 
 
-def user_by_handle(session: Session, org_id: int, handle: str) -> User:
+def user_by_handle(session: Session, org_id: int, handle: str, *, field: str = "person") -> User:
+    """The active person `handle`, to give work to: `PersonDeactivated` for one who left."""
     user = session.scalar(select(User).where(User.org_id == org_id, User.handle == handle))
     if user is None:
         raise NotFound(f"no user {handle!r}")
+    if user.deactivated_at is not None:
+        raise PersonDeactivated(field, [handle], "given work")
     return user
 
 
@@ -154,6 +174,22 @@ def create_token(db: Database, clock: Clock, actor: Actor, name: str) -> IssuedT
         user = session.get(User, actor.user_id)
         assert user is not None
         return issue_token(session, clock, user, name)
+
+
+def deactivate(session: Session, now: datetime, actor: Actor, handle: str) -> User:
+    """Mark `handle` deactivated, in the caller's transaction; history keeps the row. Doing it
+    again changes nothing. The caller stops their pages and reports where they are named."""
+    actor.require(Role.admin)
+    user = session.scalar(
+        select(User).where(User.org_id == actor.org_id, User.handle == handle).with_for_update()
+    )
+    if user is None:
+        raise NotFound(f"no user {handle!r}")
+    if user.id == actor.user_id:
+        raise Conflict("you cannot deactivate yourself; ask another admin")
+    if user.deactivated_at is None:
+        user.deactivated_at = now
+    return user
 
 
 def list_users(db: Database, actor: Actor) -> list[User]:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from fireline.auth.actor import Actor, Role
 from fireline.auth.models import User
+from fireline.auth.service import PersonDeactivated
 from fireline.clock.business import BusinessCalendar
 from fireline.clock.now import Clock
 from fireline.errors import Conflict, Invalid, NotFound
@@ -33,6 +34,7 @@ from fireline.timeline.service import record
 from fireline.triage.route import owner_of
 
 STEP = "escalation.step"
+NAMED = "named in the escalation policy"
 
 
 def _policy_row(session: Session, org_id: int, slug: str) -> EscalationPolicyRow:
@@ -48,7 +50,9 @@ def _policy_row(session: Session, org_id: int, slug: str) -> EscalationPolicyRow
 
 def _check_targets(session: Session, org_id: int, spec: NewEscalationPolicy) -> None:
     schedules = set(session.scalars(select(ScheduleRow.slug).where(ScheduleRow.org_id == org_id)))
-    people = set(session.scalars(select(User.handle).where(User.org_id == org_id)))
+    people = dict(
+        session.execute(select(User.handle, User.deactivated_at).where(User.org_id == org_id)).all()
+    )
     for index, step in enumerate(spec.steps):
         for target in step.targets:
             field = f"steps.{index}.targets"
@@ -56,6 +60,8 @@ def _check_targets(session: Session, org_id: int, spec: NewEscalationPolicy) -> 
                 raise Invalid(field, f"no schedule {target.name!r}", known=sorted(schedules))
             if target.kind is plan.TargetKind.person and target.name not in people:
                 raise Invalid(field, f"no user {target.name!r}")
+            if target.kind is plan.TargetKind.person and people[target.name] is not None:
+                raise PersonDeactivated(field, [target.name], "paged")
             if target.kind is plan.TargetKind.group and not target.name:
                 raise Invalid(field, "a group target names an impact category")
 
@@ -426,10 +432,29 @@ class Recipient:
 
 
 @dataclass(frozen=True, slots=True)
+class Skipped:
+    """Someone a step would page who was deactivated; `named`: the step names them itself."""
+
+    handle: str
+    why: str
+    named: bool
+
+    def note(self, step: str | None = None) -> str:
+        if self.named and step is not None:
+            return f"{step} names {self.handle}, who was deactivated; skipped"
+        return f"{self.handle} ({self.why}) was deactivated; skipped"
+
+
+@dataclass(frozen=True, slots=True)
 class Resolved:
     recipients: list[Recipient]
     held_until: datetime | None
     notes: list[str]
+    skipped: list[Skipped]
+
+    def remarks(self) -> list[str]:
+        """Everything the timeline should say besides who was paged."""
+        return [s.note() for s in self.skipped] + self.notes
 
 
 def _owning_lead(policy: Policy, service: str | None) -> tuple[str | None, str]:
@@ -451,7 +476,7 @@ def resolve_targets(
     held: list[datetime] = []
     for target in targets:
         if target.kind is plan.TargetKind.person:
-            handles.append((target.name, "named in the escalation policy"))
+            handles.append((target.name, NAMED))
         elif target.kind is plan.TargetKind.schedule:
             answers = on_call(session, org_id, now, [target.name])
             if not answers:
@@ -489,21 +514,42 @@ def resolve_targets(
                         handles.append((lead, f"{category.name}: {why}"))
                 else:
                     handles.append((contact, f"{category.name} contact"))
+    # FOR KEY SHARE: a deactivation (FOR UPDATE) committing meanwhile is seen, not raced.
     users = (
-        dict(
-            session.execute(
-                select(User.handle, User.id).where(
-                    User.org_id == org_id, User.handle.in_({h for h, _ in handles})
-                )
-            ).all()
-        )
+        {
+            row.handle: row
+            for row in session.execute(
+                select(User.handle, User.id, User.deactivated_at)
+                .where(User.org_id == org_id, User.handle.in_({h for h, _ in handles}))
+                .with_for_update(read=True, key_share=True)
+            )
+        }
         if handles
         else {}
     )
     recipients: list[Recipient] = []
+    skipped: list[Skipped] = []
     for handle, why in handles:
         if handle not in users:
             notes.append(f"{handle} ({why}) is not a user: nobody to page")
+        elif users[handle].deactivated_at is not None:
+            if all(s.handle != handle for s in skipped):
+                skipped.append(Skipped(handle, why, named=why == NAMED))
         elif all(r.handle != handle for r in recipients):
-            recipients.append(Recipient(users[handle], handle, why))
-    return Resolved(recipients, min(held) if held and not recipients else None, notes)
+            recipients.append(Recipient(users[handle].id, handle, why))
+    return Resolved(recipients, min(held) if held and not recipients else None, notes, skipped)
+
+
+def steps_naming(session: Session, org_id: int, handle: str) -> list[str]:
+    """Where an escalation policy still names a person: its steps, numbered from 1."""
+    rows = session.execute(
+        select(EscalationPolicyRow.slug, StepRow.position, StepRow.targets)
+        .join(StepRow, StepRow.policy_id == EscalationPolicyRow.id)
+        .where(EscalationPolicyRow.org_id == org_id, EscalationPolicyRow.slug.not_like("~%"))
+        .order_by(EscalationPolicyRow.slug, StepRow.position)
+    ).all()
+    return [
+        f"escalation policy {slug}, step {position + 1}"
+        for slug, position, targets in rows
+        if any(t["kind"] == plan.TargetKind.person and t.get("name") == handle for t in targets)
+    ]

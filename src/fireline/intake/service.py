@@ -449,12 +449,14 @@ class _Batch:
         return ref
 
     def _handle(self, org_id: int, handle: str | None) -> str | None:
-        """The tech lead's handle if that person has an account here."""
+        """The tech lead's handle if that person has an active account here."""
         if handle is None:
             return None
         if (org_id, handle) not in self.handles:
             self.handles[org_id, handle] = self.session.scalar(
-                select(User.handle).where(User.org_id == org_id, User.handle == handle)
+                select(User.handle).where(
+                    User.org_id == org_id, User.handle == handle, User.deactivated_at.is_(None)
+                )
             )
         return self.handles[org_id, handle]
 
@@ -687,7 +689,8 @@ def _page_impact_contacts(
             ),
         )
     paged = ", ".join(f"{p.handle} ({p.why})" for p in found.recipients) or "nobody"
-    notes = f"; {'; '.join(found.notes)}" if found.notes else ""
+    remarks = found.remarks()
+    notes = f"; {'; '.join(remarks)}" if remarks else ""
     record(
         session,
         actor,

@@ -116,6 +116,17 @@ def remove_contact_method(
         return _views(session, user.id)
 
 
+def cancel_pages_to(session: Session, user_id: int) -> int:
+    """Cancel every page still waiting to reach a person (they were deactivated), in the
+    caller's transaction; return how many. The log keeps them, marked cancelled."""
+    cancelled = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.user_id == user_id, OutboxMessage.status == "pending")
+        .values(status="cancelled", lease_until=None)
+    )
+    return int(cancelled.rowcount)  # type: ignore[attr-defined]
+
+
 def contact_methods(db: Database, actor: Actor, handle: str) -> list[ContactMethodView]:
     with db.transaction() as session:
         return _views(session, _person(session, actor, handle).id)

@@ -52,6 +52,10 @@ class ScheduleView(BaseModel):
     team: str | None
     fallback: str | None
     layers: list[LayerView]
+    deactivated: list[str] = Field(
+        default_factory=list,
+        description="members or fallback who were deactivated: skipped until taken out",
+    )
 
 
 class NewOverride(BaseModel):

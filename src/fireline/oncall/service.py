@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from fireline.auth.actor import Actor, Role
 from fireline.auth.models import User
+from fireline.auth.service import PersonDeactivated
 from fireline.clock.business import BusinessCalendar
 from fireline.clock.now import Clock
 from fireline.errors import Conflict, Invalid, NotFound
@@ -56,19 +57,25 @@ def _zone(name: str, field: str = "timezone") -> ZoneInfo:
         raise Invalid(field, f"unknown time zone {name!r} (use an IANA name)") from None
 
 
-def _user_ids(session: Session, actor: Actor, handles: Sequence[str], field: str) -> list[int]:
+def _user_ids(
+    session: Session, actor: Actor, handles: Sequence[str], field: str, *, on_duty: bool = True
+) -> list[int]:
+    """The ids of `handles`; unknown people are refused, and deactivated ones too when they
+    would be put `on_duty` (a rotation, a fallback, an override)."""
     if not handles:
         return []
-    found = dict(
-        session.execute(
-            select(User.handle, User.id).where(
-                User.org_id == actor.org_id, User.handle.in_(set(handles))
-            )
-        ).all()
-    )
+    rows = session.execute(
+        select(User.handle, User.id, User.deactivated_at).where(
+            User.org_id == actor.org_id, User.handle.in_(set(handles))
+        )
+    ).all()
+    found = {row.handle: row.id for row in rows}
     missing = [h for h in handles if h not in found]
     if missing:
         raise Invalid(field, f"no such user: {', '.join(missing)}")
+    gone = sorted({row.handle for row in rows if row.deactivated_at is not None})
+    if on_duty and gone:
+        raise PersonDeactivated(field, gone, "put on call")
     return [found[h] for h in handles]
 
 
@@ -85,6 +92,23 @@ def _handles(session: Session, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
     return dict(session.execute(select(User.id, User.handle).where(User.id.in_(ids))).all())
+
+
+def _people(
+    session: Session, ids: set[int]
+) -> tuple[dict[int, str], tuple[rotation.Deactivation, ...]]:
+    """Handles of `ids`, and which of them were deactivated since when, in one query."""
+    if not ids:
+        return {}, ()
+    rows = session.execute(
+        select(User.id, User.handle, User.deactivated_at).where(User.id.in_(ids))
+    ).all()
+    gone = tuple(
+        rotation.Deactivation(row.handle, row.deactivated_at)
+        for row in rows
+        if row.deactivated_at is not None
+    )
+    return {row.id: row.handle for row in rows}, gone
 
 
 def _load(
@@ -115,7 +139,7 @@ def _load(
     people = {i for layer in layers for i in layer.member_ids}
     people |= {o.user_id for o in overrides} | {a.user_id for a in absences}
     people |= {row.fallback_id for row in rows if row.fallback_id is not None}
-    handles = _handles(session, people)
+    handles, deactivations = _people(session, people)
     calendars = {
         team_id: policy_in_force(session, team_id).calendar
         for team_id in {row.team_id for row in rows if row.team_id is not None}
@@ -156,6 +180,7 @@ def _load(
             calendar=calendars[row.team_id]
             if row.team_id is not None
             else _default_calendar(row.timezone),
+            deactivations=deactivations,
         )
     return schedules
 
@@ -193,7 +218,9 @@ def _view(session: Session, row: ScheduleRow) -> ScheduleView:
         select(LayerRow).where(LayerRow.schedule_id == row.id).order_by(LayerRow.position)
     ).all()
     ids = {i for layer in layers for i in layer.member_ids}
-    handles = _handles(session, ids | ({row.fallback_id} if row.fallback_id else set()))
+    handles, deactivations = _people(
+        session, ids | ({row.fallback_id} if row.fallback_id else set())
+    )
     team = session.scalar(select(Team.slug).where(Team.id == row.team_id)) if row.team_id else None
     return ScheduleView(
         slug=row.slug,
@@ -201,6 +228,7 @@ def _view(session: Session, row: ScheduleRow) -> ScheduleView:
         timezone=row.timezone,
         team=team,
         fallback=handles.get(row.fallback_id) if row.fallback_id else None,
+        deactivated=sorted(d.person for d in deactivations),
         layers=[
             LayerView(
                 name=layer.name,
@@ -439,7 +467,7 @@ def add_absence(db: Database, clock: Clock, actor: Actor, new: NewAbsence) -> Ab
     if new.ends <= new.starts:
         raise Invalid("ends", "an absence ends after it starts")
     with db.transaction() as session:
-        [user_id] = _user_ids(session, actor, [new.person], "person")
+        [user_id] = _user_ids(session, actor, [new.person], "person", on_duty=False)
         clash = session.scalar(
             select(AbsenceRow).where(
                 AbsenceRow.user_id == user_id,
@@ -497,7 +525,7 @@ def person_spans(
     """Every stretch `handle` holds a layer, on every schedule: a person's on-call calendar."""
     _checked_range(first, last)
     with db.transaction() as session:
-        _user_ids(session, actor, [handle], "person")
+        _user_ids(session, actor, [handle], "person", on_duty=False)
         rows = session.scalars(
             select(ScheduleRow).where(ScheduleRow.org_id == actor.org_id).order_by(ScheduleRow.slug)
         ).all()
@@ -551,7 +579,11 @@ def choose_lead(
         _load(session, [schedule], now, now + timedelta(microseconds=1))[schedule.id], now
     )
     people = session.scalars(
-        select(User).where(User.org_id == org_id, User.role.in_(("responder", "admin")))
+        select(User).where(
+            User.org_id == org_id,
+            User.role.in_(("responder", "admin")),
+            User.deactivated_at.is_(None),
+        )
     ).all()
     since = now - timedelta(days=window_days)
     counts = dict(
@@ -568,3 +600,37 @@ def choose_lead(
     choice = lead.choose_lead(runner, list(candidates.values()), now, window_days)
     chosen = next((u for u in people if u.handle == choice.handle), None)
     return chosen, f"{schedule.slug}: {choice.reason}"
+
+
+def places_naming(session: Session, org_id: int, user_id: int, now: datetime) -> list[str]:
+    """Where a schedule still names a person: rotations, fallbacks, overrides to come."""
+    found: list[str] = []
+    rows = session.execute(
+        select(ScheduleRow.slug, LayerRow.name, LayerRow.member_ids)
+        .join(LayerRow, LayerRow.schedule_id == ScheduleRow.id)
+        .where(ScheduleRow.org_id == org_id)
+        .order_by(ScheduleRow.slug, LayerRow.position)
+    ).all()
+    found += [f"schedule {slug}, layer {layer}" for slug, layer, ids in rows if user_id in ids]
+    found += [
+        f"schedule {slug}, fallback"
+        for slug in session.scalars(
+            select(ScheduleRow.slug)
+            .where(ScheduleRow.org_id == org_id, ScheduleRow.fallback_id == user_id)
+            .order_by(ScheduleRow.slug)
+        )
+    ]
+    found += [
+        f"schedule {slug}, override until {ends.isoformat()}"
+        for slug, ends in session.execute(
+            select(ScheduleRow.slug, OverrideRow.ends_at)
+            .join(OverrideRow, OverrideRow.schedule_id == ScheduleRow.id)
+            .where(
+                ScheduleRow.org_id == org_id,
+                OverrideRow.user_id == user_id,
+                OverrideRow.ends_at > now,
+            )
+            .order_by(ScheduleRow.slug, OverrideRow.starts_at)
+        )
+    ]
+    return found

@@ -109,7 +109,7 @@ def _user_id(session: Session, actor: Actor, handle: str | None, field: str) -> 
     if handle is None:
         return None
     try:
-        return user_by_handle(session, actor.org_id, handle).id
+        return user_by_handle(session, actor.org_id, handle, field=field).id
     except NotFound:
         raise Invalid(field, f"no user {handle!r}") from None
 

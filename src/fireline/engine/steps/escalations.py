@@ -38,6 +38,10 @@ def run(db: Database, clock: Clock, instance: str, lease: timedelta, batch: int)
     return done
 
 
+def _label(position: plan.Position) -> str:
+    return f"step {position.step + 1}" + (f", round {position.cycle + 1}" if position.cycle else "")
+
+
 def _fire(db: Database, clock: Clock, instance: str, work: Claim) -> None:
     now = clock.now()
     with db.transaction() as session:
@@ -71,9 +75,7 @@ def _fire(db: Database, clock: Clock, instance: str, work: Claim) -> None:
         found = resolve_targets(
             session, escalation.org_id, step.targets, facts.judged.policy, facts.service, now
         )
-        label = f"step {position.step + 1}" + (
-            f", round {position.cycle + 1}" if position.cycle else ""
-        )
+        label = _label(position)
         if found.held_until is not None:
             session.add(
                 Timer(
@@ -102,6 +104,18 @@ def _fire(db: Database, clock: Clock, instance: str, work: Claim) -> None:
                 until=found.held_until.isoformat(),
             )
             return
+        for skipped in found.skipped:
+            record(
+                session,
+                actor,
+                now,
+                "escalation.skipped",
+                skipped.note(label),
+                ticket_id=facts.id,
+                step=position.step,
+                cycle=position.cycle,
+                person=skipped.handle,
+            )
         subject = f"[{facts.priority or 'untriaged'}] #{facts.id} {facts.title}"
         for person in found.recipients:
             enqueue(
@@ -122,9 +136,15 @@ def _fire(db: Database, clock: Clock, instance: str, work: Claim) -> None:
         paged = ", ".join(f"{p.handle} ({p.why})" for p in found.recipients) or "nobody"
         notes = f"; {'; '.join(found.notes)}" if found.notes else ""
         decision = plan.decide(steps, position, now)
-        following = (
-            f"; next step at {decision.next_at.isoformat()}" if decision.next_at else "; last step"
-        )
+        # A step with nobody to page (everyone deactivated, a gap, no tech lead) does not make
+        # the next step wait out its delay: that would only delay the first page.
+        next_at = now if not found.recipients else decision.next_at
+        if decision.next_position is None or next_at is None:
+            following = "; last step"
+        elif next_at == now:
+            following = f"; nobody to page, so {_label(decision.next_position)} at once"
+        else:
+            following = f"; next step at {next_at.isoformat()}"
         record(
             session,
             actor,
@@ -137,7 +157,7 @@ def _fire(db: Database, clock: Clock, instance: str, work: Claim) -> None:
             people=[p.handle for p in found.recipients],
         )
         timer.outcome = f"paged {len(found.recipients)}"
-        if decision.next_position is None or decision.next_at is None:
+        if decision.next_position is None or next_at is None:
             return
         escalation.step, escalation.cycle = (
             decision.next_position.step,
@@ -151,7 +171,7 @@ def _fire(db: Database, clock: Clock, instance: str, work: Claim) -> None:
                 epoch=escalation.epoch,
                 step=escalation.step,
                 cycle=escalation.cycle,
-                due_at=decision.next_at,
+                due_at=next_at,
                 claimed_by=None,
                 lease_until=None,
                 fence=0,

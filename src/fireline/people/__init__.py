@@ -1,0 +1,1 @@
+"""People across capabilities: what changes everywhere when someone leaves."""
