@@ -20,14 +20,14 @@ from fireline.engine.lease import Fenced, claim
 from fireline.engine.steps import escalations
 from fireline.escalation.models import Timer
 from fireline.escalation.schemas import NewEscalationPolicy
-from fireline.escalation.service import create_policy
+from fireline.escalation.service import create_policy, replace_policy
 from fireline.notify.channels.registry import Channels
 from fireline.notify.channels.webhook import SIGNATURE, sign
 from fireline.notify.models import OutboxMessage
 from fireline.notify.schemas import NewContactMethod
 from fireline.notify.service import add_contact_method, inbox, ticket_notifications
-from fireline.oncall.schemas import LayerSpec, NewSchedule
-from fireline.oncall.service import create_schedule
+from fireline.oncall.schemas import LayerSpec, NewAbsence, NewSchedule
+from fireline.oncall.service import add_absence, create_schedule
 from fireline.store.db import Database
 from fireline.tickets.schemas import NewTicket
 from fireline.tickets.service import acknowledge, move_ticket, open_ticket, ticket_timeline
@@ -191,6 +191,78 @@ def test_a_level_paged_in_working_hours_is_held_until_the_next_working_start(
     assert subjects(db, paging, "ada") == [f"[P2] #{ticket} UI is slow"]  # Friday is ada's
     held = [e for e in ticket_timeline(db, paging.admin, ticket) if e.kind == "escalation.held"]
     assert "2026-11-27T09:00:00-05:00" in held[0].summary
+
+
+def test_a_layer_off_duty_and_the_other_away_holds_the_page_until_the_morning(
+    db: Database, clock: ManualClock, paging: World
+) -> None:
+    """Caseflow (seed 001): errors outside business-hours duty wait for the morning; an
+    always-on secondary who is away is no reason to wake the fallback at night."""
+    create_schedule(
+        db,
+        clock,
+        paging.admin,
+        NewSchedule(
+            slug="split",
+            name="Split",
+            timezone="America/New_York",
+            fallback="admin",
+            layers=[
+                LayerSpec(
+                    name="primary",
+                    members=["ada"],
+                    start=datetime(2026, 11, 23, 9, tzinfo=NEW_YORK),
+                    business_hours_only=True,
+                ),
+                LayerSpec(
+                    name="secondary",
+                    members=["grace"],
+                    start=datetime(2026, 11, 23, 9, tzinfo=NEW_YORK),
+                ),
+            ],
+        ),
+    )
+    add_absence(
+        db,
+        clock,
+        paging.other,
+        NewAbsence(
+            person="grace",
+            starts=datetime(2026, 11, 24, 18, tzinfo=NEW_YORK),
+            ends=datetime(2026, 11, 25, 18, tzinfo=NEW_YORK),
+            reason="appointment",
+        ),
+    )
+    replace_policy(
+        db,
+        clock,
+        paging.admin,
+        "hail-default",
+        NewEscalationPolicy.model_validate(
+            {
+                "slug": "hail-default",
+                "name": "Hail default",
+                "teams": ["hail"],
+                "steps": [{"targets": [{"kind": "schedule", "name": "split"}], "delay_minutes": 5}],
+            }
+        ),
+    )
+    clock.set(datetime(2026, 11, 24, 22, tzinfo=NEW_YORK))  # Tuesday night
+    ticket = p1(db, clock, paging)
+    worker = engine(db, clock)
+    worker.cycle()
+    clock.set(datetime(2026, 11, 25, 8, 59, tzinfo=NEW_YORK))
+    worker.cycle()
+    assert subjects(db, paging, "admin") + subjects(db, paging, "ada") == []
+
+    clock.set(datetime(2026, 11, 25, 9, tzinfo=NEW_YORK))
+    worker.cycle()
+
+    assert subjects(db, paging, "ada") == [f"[P1] #{ticket} Batch is on fire"]
+    assert subjects(db, paging, "admin") == []
+    [held] = [e for e in ticket_timeline(db, paging.admin, ticket) if e.kind == "escalation.held"]
+    assert "primary: outside business hours" in held.summary
+    assert "grace away: appointment" in held.summary
 
 
 def test_a_frozen_instance_cannot_commit_a_claim_another_took_over(
