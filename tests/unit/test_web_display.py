@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from xml.etree import ElementTree
 
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 from fireline.errors import Invalid
 from fireline.statuspage import atom
-from fireline.tickets.board import daily_counts
+from fireline.tickets.board import _day_ends, daily_counts
 from fireline.web.actions import _matchers, _safe_then
 from fireline.web.render import countdown, duration, local, stacked_bars
 
@@ -102,19 +103,89 @@ def test_an_empty_chart_has_no_bars() -> None:
     assert stacked_bars([("d1", {})], ["P1"], 100, 100) == ([], 1)
 
 
-def test_open_each_day_counts_a_ticket_from_its_opening_until_its_resolution() -> None:
-    first = datetime(2027, 3, 1, tzinfo=UTC)
-    rows = [
-        ("P1", first - timedelta(days=3), None),  # open all along
-        ("P2", first + timedelta(hours=5), first + timedelta(days=1, hours=2)),  # day 0 only
-        (None, first + timedelta(days=1, hours=1), None),  # from day 1, untriaged
+def _bucket(moment: datetime, ends: list[datetime]) -> int:
+    """What the SQL CASE does: k for (ends[k-1], ends[k]]."""
+    return next(k for k in range(1, len(ends)) if moment <= ends[k])
+
+
+def _counted_backwards(
+    tickets: list[tuple[str | None, datetime, datetime | None]], now: datetime, days: int
+) -> list[dict[str, int]]:
+    ends = _day_ends(now, days)
+    open_now = Counter(level for level, _, resolved in tickets if resolved is None)
+    opened = Counter(
+        (_bucket(created, ends), level) for level, created, _ in tickets if created > ends[0]
+    )
+    resolved = Counter(
+        (_bucket(r, ends), level) for level, _, r in tickets if r is not None and r > ends[0]
+    )
+    return [
+        d.by_level
+        for d in daily_counts(
+            list(open_now.items()),
+            [(k, level, n) for (k, level), n in opened.items()],
+            [(k, level, n) for (k, level), n in resolved.items()],
+            ends,
+        )
     ]
-    series = daily_counts(rows, first, first + timedelta(days=2, hours=6), 3)
-    assert [s.by_level for s in series] == [
+
+
+def _brute_force(
+    tickets: list[tuple[str | None, datetime, datetime | None]], now: datetime, days: int
+) -> list[dict[str, int]]:
+    return [
+        {
+            (level or "untriaged"): n
+            for level, n in Counter(
+                level
+                for level, created, resolved in tickets
+                if created <= end and (resolved is None or resolved > end)
+            ).items()
+        }
+        for end in _day_ends(now, days)
+    ]
+
+
+def test_open_each_day_counts_a_ticket_from_its_opening_until_its_resolution() -> None:
+    now = datetime(2027, 3, 3, 6, tzinfo=UTC)
+    first = datetime(2027, 3, 1, tzinfo=UTC)
+    tickets = [
+        ("P1", first - timedelta(days=3), None),  # open all along
+        ("P2", first + timedelta(hours=5), first + timedelta(days=1, hours=2)),  # 1 Mar only
+        (None, first + timedelta(days=1, hours=1), None),  # from 2 Mar, untriaged
+    ]
+    assert _counted_backwards(tickets, now, 3) == [
         {"P1": 1, "P2": 1},
         {"P1": 1, "untriaged": 1},
         {"P1": 1, "untriaged": 1},
     ]
+
+
+moments = st.integers(0, 40 * 24 * 3600).map(lambda s: T0 + timedelta(seconds=s))
+
+
+@given(
+    tickets=st.lists(
+        st.tuples(
+            st.sampled_from(["P1", "P2", None]),
+            moments,
+            st.one_of(st.none(), st.integers(1, 20 * 24 * 3600)),
+        ),
+        max_size=40,
+    ),
+    now=moments,
+    days=st.integers(2, 20),
+)
+def test_counting_backwards_from_today_agrees_with_counting_each_day(
+    tickets: list[tuple[str | None, datetime, int | None]], now: datetime, days: int
+) -> None:
+    # Only tickets opened by now, resolved (if at all) after opening and by now.
+    history = [
+        (level, created, None if lasted is None else created + timedelta(seconds=lasted))
+        for level, created, lasted in tickets
+        if created <= now and (lasted is None or created + timedelta(seconds=lasted) <= now)
+    ]
+    assert _counted_backwards(history, now, days) == _brute_force(history, now, days)
 
 
 def test_the_feed_is_valid_atom_with_one_entry_per_update() -> None:

@@ -305,9 +305,12 @@ def _load(session: Session, actor: Actor, incident_id: int, *, lock: bool = Fals
     return incident
 
 
-def incident_for_update(session: Session, actor: Actor, incident_id: int) -> Incident:
-    """An incident the actor may see, locked for a change another capability makes to it."""
-    return _load(session, actor, incident_id, lock=True)
+def load_incident(
+    session: Session, actor: Actor, incident_id: int, *, lock: bool = False
+) -> Incident:
+    """An incident the actor may see (locked when another capability changes it); a private
+    one they may not see is not found."""
+    return _load(session, actor, incident_id, lock=lock)
 
 
 def view_incident(session: Session, incident: Incident) -> IncidentView:

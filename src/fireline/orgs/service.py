@@ -243,6 +243,20 @@ def team_policy(db: Database, actor: Actor, team_slug: str) -> PolicyInForce:
         return policy_in_force(session, team_by_slug(session, actor.org_id, team_slug).id)
 
 
+def teams_with_policies(db: Database, actor: Actor) -> list[tuple[Team, PolicyInForce]]:
+    """Every team of the organisation with its policy in force, in one query."""
+    with db.transaction() as session:
+        rows = session.execute(
+            select(Team, *_VERSION_COLUMNS)
+            .join(PolicyVersion, PolicyVersion.team_id == Team.id)
+            .where(
+                Team.org_id == actor.org_id, PolicyVersion.version == _latest_version_of(Team.id)
+            )
+            .order_by(Team.slug)
+        ).all()
+        return [(row.Team, _in_force(session, row)) for row in rows]
+
+
 def organisation_slugs(db: Database) -> list[str]:
     """Every organisation's slug: the sign-in form offers them."""
     with db.transaction() as session:

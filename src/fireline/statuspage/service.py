@@ -17,7 +17,7 @@ from fireline.auth.models import User
 from fireline.clock.now import Clock
 from fireline.errors import Conflict, Invalid, NotFound
 from fireline.incidents.models import Incident
-from fireline.incidents.service import incident_for_update
+from fireline.incidents.service import load_incident
 from fireline.orgs.models import Organisation
 from fireline.statuspage.models import StatusComponent, StatusUpdate
 from fireline.statuspage.schemas import (
@@ -108,7 +108,7 @@ def publish_update(
     actor.require(Role.responder)
     now = clock.now()
     with db.transaction() as session:
-        incident = incident_for_update(session, actor, incident_id)
+        incident = load_incident(session, actor, incident_id, lock=True)
         if incident.private:
             raise Conflict(
                 f"incident {incident_id} is private; private incidents never appear on the "
@@ -147,7 +147,7 @@ def publish_update(
 
 def status_updates(db: Database, actor: Actor, incident_id: int) -> list[StatusUpdateView]:
     with db.transaction() as session:
-        incident_for_update(session, actor, incident_id)
+        load_incident(session, actor, incident_id)
         rows = session.scalars(
             select(StatusUpdate)
             .where(StatusUpdate.incident_id == incident_id)

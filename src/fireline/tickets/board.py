@@ -1,14 +1,18 @@
 """What the responders' dashboard shows about tickets: open ones by level, the most urgent
-clocks, and how many were open each day. Read-only; each query stays on indexed open rows."""
+clocks, and how many were open each day. Read-only; each query stays on indexed open rows.
+
+Open tickets are selected with the bare column (`WHERE is_open`, `= 1` on SQLite), the form
+the partial indexes' predicates are written in: `IS true` would not match them."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, or_, select
+from sqlalchemy import ColumnElement, case, func, select
 
 from fireline.auth.actor import Actor
 from fireline.orgs.models import Team
@@ -35,7 +39,7 @@ class Clocked:
 
 @dataclass(frozen=True, slots=True)
 class DailyOpen:
-    day: datetime
+    day: date  # the UTC day, counted at its end (today: now)
     by_level: dict[str, int]
 
 
@@ -50,7 +54,7 @@ def open_by_level(db: Database, actor: Actor) -> dict[str, int]:
     with db.transaction() as session:
         rows = session.execute(
             select(Ticket.priority, func.count())
-            .where(Ticket.org_id == actor.org_id, Ticket.is_open.is_(True))
+            .where(Ticket.org_id == actor.org_id, Ticket.is_open)
             .group_by(Ticket.priority)
         ).all()
         return {(level or UNLEVELLED): count for level, count in rows}
@@ -63,8 +67,8 @@ def most_urgent(db: Database, actor: Actor, limit: int = 15) -> list[Clocked]:
         rows = session.execute(
             select(Ticket, Team.slug, due.label("due"))
             .join(Team, Team.id == Ticket.team_id)
-            .where(Ticket.org_id == actor.org_id, Ticket.is_open.is_(True))
-            .order_by(due.is_(None), due, Ticket.id)
+            .where(Ticket.org_id == actor.org_id, Ticket.is_open)
+            .order_by(due.asc().nulls_last(), Ticket.id)
             .limit(limit)
         ).all()
         return [
@@ -83,34 +87,63 @@ def most_urgent(db: Database, actor: Actor, limit: int = 15) -> list[Clocked]:
         ]
 
 
+def _day_ends(now: datetime, days: int) -> list[datetime]:
+    """The end of each of the last `days` UTC days; today's is now."""
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return [today - timedelta(days=days - 2 - n) for n in range(days - 1)] + [now]
+
+
+def _day_of(end: datetime) -> date:
+    return (end - timedelta(microseconds=1)).date()
+
+
+def _by_bucket(column: Any, ends: list[datetime]) -> Any:
+    """Which day an instant after the first day's end falls in: k for (ends[k-1], ends[k]]."""
+    return case(*((column <= end, k) for k, end in enumerate(ends[1:], start=1)), else_=len(ends))
+
+
 def open_each_day(db: Database, actor: Actor, now: datetime, days: int = 14) -> list[DailyOpen]:
-    """Tickets open at the end of each of the last `days` days (UTC), by level: the chart."""
-    first = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    """Tickets open at the end of each of the last `days` UTC days, by level: the chart.
+
+    Counted backwards from today's open tickets, so only the window's openings and resolutions
+    are read, not the history: open(t) = open now + resolved since t - opened since t."""
+    ends = _day_ends(now, days)
     with db.transaction() as session:
-        rows = session.execute(
-            select(Ticket.priority, Ticket.created_at, Ticket.resolved_at).where(
-                Ticket.org_id == actor.org_id,
-                Ticket.created_at <= now,
-                or_(Ticket.is_open.is_(True), Ticket.resolved_at >= first),
-            )
+        mine = Ticket.org_id == actor.org_id
+        open_now = session.execute(
+            select(Ticket.priority, func.count())
+            .where(mine, Ticket.is_open)
+            .group_by(Ticket.priority)
         ).all()
-    return daily_counts(rows, first, now, days)
+        moves = []
+        for column in (Ticket.created_at, Ticket.resolved_at):
+            bucket = _by_bucket(column, ends)
+            moves.append(
+                session.execute(
+                    select(bucket, Ticket.priority, func.count())
+                    .where(mine, column > ends[0], column <= now)
+                    .group_by(bucket, Ticket.priority)
+                ).all()
+            )
+    return daily_counts(open_now, moves[0], moves[1], ends)
 
 
 def daily_counts(
-    rows: Sequence[tuple[str | None, datetime, datetime | None]],
-    first: datetime,
-    now: datetime,
-    days: int,
+    open_now: Sequence[tuple[str | None, int]],
+    opened: Sequence[tuple[int, str | None, int]],
+    resolved: Sequence[tuple[int, str | None, int]],
+    ends: list[datetime],
 ) -> list[DailyOpen]:
-    """Pure: open at each day's end (or at `now` for today), counted by level."""
-    series = []
-    for n in range(days):
-        end = min(first + timedelta(days=n + 1), now)
-        counts = Counter(
-            level or UNLEVELLED
-            for level, created, resolved in rows
-            if created <= end and (resolved is None or resolved > end)
-        )
-        series.append(DailyOpen(first + timedelta(days=n), dict(counts)))
-    return series
+    """Pure: open at each day's end from today's open count and, per later day (bucket k),
+    how many tickets opened and were resolved then."""
+    running = Counter({(level or UNLEVELLED): n for level, n in open_now})
+    series = [DailyOpen(_day_of(ends[-1]), {k: v for k, v in running.items() if v})]
+    for day in range(len(ends) - 1, 0, -1):
+        for bucket, level, n in resolved:
+            if bucket == day:
+                running[level or UNLEVELLED] += n
+        for bucket, level, n in opened:
+            if bucket == day:
+                running[level or UNLEVELLED] -= n
+        series.append(DailyOpen(_day_of(ends[day - 1]), {k: v for k, v in running.items() if v}))
+    return series[::-1]

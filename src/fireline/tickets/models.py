@@ -9,12 +9,24 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from fireline.store.base import Base
 
+# The clock that runs out next on an open ticket: response until responded, then resolution.
+NEXT_DUE = "(CASE WHEN responded_at IS NULL THEN response_due_at ELSE resolution_due_at END)"
+
 
 class Ticket(Base):
     __tablename__ = "tickets"
     __table_args__ = (
         Index("ix_tickets_team_open_priority", "team_id", "is_open", "priority"),
         Index("ix_tickets_org_created", "org_id", "created_at"),
+        # The dashboard: resolutions in its chart's window, and the open tickets by level.
+        Index("ix_tickets_org_resolved", "org_id", "resolved_at"),
+        Index(
+            "ix_tickets_org_open_priority",
+            "org_id",
+            "priority",
+            sqlite_where=text("is_open = 1"),
+            postgresql_where=text("is_open"),
+        ),
         # One open ticket per alert fingerprint, also under concurrent first triggers.
         Index(
             "uq_tickets_open_fingerprint",

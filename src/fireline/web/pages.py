@@ -70,8 +70,8 @@ def _ranks(db: DB, user: SignedIn) -> dict[str, int]:
     """Every level name across the organisation's teams and its rank (1 most severe), in
     order; a name two policies rank differently takes the more severe rank."""
     ranked: dict[str, int] = {}
-    for team in orgs.teams(db, user.actor):
-        for level in orgs.team_policy(db, user.actor, team.slug).policy.levels:
+    for _, judged in orgs.teams_with_policies(db, user.actor):
+        for level in judged.policy.levels:
             ranked[level.name] = min(ranked.get(level.name, level.rank), level.rank)
     ordered = sorted(ranked, key=lambda name: (ranked[name], name))
     return {**{name: ranked[name] for name in ordered}, board.UNLEVELLED: 0}
@@ -140,8 +140,9 @@ def incident_list(request: Request, db: DB, user: User) -> HTMLResponse:
 
 @router.get("/app/incidents/new", response_class=HTMLResponse)
 def incident_form(request: Request, db: DB, user: User) -> HTMLResponse:
-    teams = orgs.teams(db, user.actor)
-    policies = {t.slug: orgs.team_policy(db, user.actor, t.slug).policy for t in teams}
+    found = orgs.teams_with_policies(db, user.actor)
+    teams = [team for team, _ in found]
+    policies = {team.slug: judged.policy for team, judged in found}
     return page(request, "incident_new.html", user, teams=teams, policies=policies)
 
 

@@ -18,6 +18,7 @@ down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+NEXT_DUE = "(CASE WHEN responded_at IS NULL THEN response_due_at ELSE resolution_due_at END)"
 UTC = fireline.store.base.UTCDateTime(timezone=True)
 JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 
@@ -81,9 +82,27 @@ def upgrade() -> None:
     )
     op.create_index("ix_status_updates_org_published", "status_updates", ["org_id", "published_at"])
     op.create_index("ix_status_updates_incident", "status_updates", ["incident_id", "published_at"])
+    op.create_index("ix_tickets_org_resolved", "tickets", ["org_id", "resolved_at"])
+    op.create_index(
+        "ix_tickets_org_open_priority",
+        "tickets",
+        ["org_id", "priority"],
+        sqlite_where=sa.text("is_open = 1"),
+        postgresql_where=sa.text("is_open"),
+    )
+    op.create_index(
+        "ix_tickets_org_open_next_due",
+        "tickets",
+        ["org_id", sa.text(NEXT_DUE), "id"],
+        sqlite_where=sa.text("is_open = 1"),
+        postgresql_where=sa.text("is_open"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_tickets_org_open_next_due", table_name="tickets")
+    op.drop_index("ix_tickets_org_open_priority", table_name="tickets")
+    op.drop_index("ix_tickets_org_resolved", table_name="tickets")
     op.drop_index("ix_status_updates_incident", table_name="status_updates")
     op.drop_index("ix_status_updates_org_published", table_name="status_updates")
     op.drop_table("status_updates")
