@@ -39,6 +39,7 @@ bench: bootstrap
 	$(BIN)/python benchmarks/outbox.py
 	$(BIN)/python benchmarks/timers.py
 	$(BIN)/python benchmarks/intake.py
+	$(BIN)/python benchmarks/web.py
 
 lock:
 	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements.lock

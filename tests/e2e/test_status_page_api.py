@@ -36,7 +36,8 @@ def test_an_update_sets_component_states_and_reaches_the_public(
         json={"body": "Investigating.", "components": {"website": "major_outage"}},
     )
     assert published.status_code == 201, published.text
-    assert published.json()["status"] == "stabilization_pending"
+    # The state as the public reads it: Openverse's title for it, not its name.
+    assert published.json()["status"] == "Stabilization pending"
     public = api.get("/api/v1/public/status/acme", headers={"Authorization": ""}).json()
     states = {c["slug"]: c["state"] for c in public["components"]}
     assert states == {"website": "major_outage", "api": "operational"}

@@ -19,6 +19,7 @@ from fireline.errors import Conflict, Invalid, NotFound
 from fireline.incidents.models import Incident
 from fireline.incidents.service import load_incident
 from fireline.orgs.models import Organisation
+from fireline.orgs.service import policy_of_version
 from fireline.statuspage.models import StatusComponent, StatusUpdate
 from fireline.statuspage.schemas import (
     ComponentState,
@@ -101,6 +102,15 @@ def _update_views(session: Session, rows: list[StatusUpdate]) -> list[StatusUpda
     ]
 
 
+def _public_words(session: Session, incident: Incident) -> str:
+    """The incident's state as the public reads it: the policy's title for it."""
+    flow = policy_of_version(session, incident.policy_version_id).policy.workflows.incident
+    state = next((s for s in flow.states if s.name == incident.status), None)
+    if state is not None and state.title:
+        return state.title
+    return incident.status.replace("_", " ").capitalize()
+
+
 def publish_update(
     db: Database, clock: Clock, actor: Actor, incident_id: int, new: NewStatusUpdate
 ) -> StatusUpdateView:
@@ -124,7 +134,7 @@ def publish_update(
         row = StatusUpdate(
             org_id=actor.org_id,
             incident_id=incident.id,
-            status=incident.status,
+            status=_public_words(session, incident),
             body=new.body,
             components={k: v.value for k, v in new.components.items()},
             published_by_id=actor.user_id,
