@@ -303,3 +303,29 @@ def test_the_policy_page_shows_each_level_with_the_seeds_examples(web: TestClien
     page = web.get("/app/policies?team=hail").text
     assert "Worked examples from the seed" in page
     assert "P1" in page
+
+
+def test_hail_mitigation_on_the_ticket_page_needs_its_note(web: TestClient, world: World) -> None:
+    opened = web.post(
+        "/api/v1/tickets",
+        json={"team": "hail", "title": "Batch burns money", "priority": "P1"},
+        headers={"Authorization": f"Bearer {world.tokens['ada']}"},
+    )
+    assert opened.status_code == 201, opened.text
+    ticket = opened.json()["id"]
+    csrf = sign_in(web, "ada")
+    page = web.get(f"/app/tickets/{ticket}").text
+    assert 'aria-label="Change the level"' in page
+    bare = web.post(
+        f"/app/tickets/{ticket}/level",
+        data={"csrf_token": csrf, "to": "P2", "kind": "mitigate", "note": ""},
+    )
+    assert "error=" in bare.headers["location"]
+    noted = web.post(
+        f"/app/tickets/{ticket}/level",
+        data={"csrf_token": csrf, "to": "P2", "kind": "mitigate", "note": "rate limited batch"},
+    )
+    assert "flash=" in noted.headers["location"], noted.headers["location"]
+    page = web.get(f"/app/tickets/{ticket}").text
+    assert "Level: P2" in page
+    assert "rate limited batch" in page

@@ -224,6 +224,20 @@ def move_ticket(
     )
 
 
+@router.post("/app/tickets/{ticket_id}/level")
+def change_level(
+    ticket_id: int, db: DB, clock: ClockDep, user: User, form: Form
+) -> RedirectResponse:
+    """Mitigate (lower, as the policy's mitigation allows) or escalate (raise), with a note."""
+    to, note = form.get("to", ""), form.get("note", "")
+    change = tickets.escalate if form.get("kind") == "escalate" else tickets.mitigate
+    return _act(
+        f"/app/tickets/{ticket_id}",
+        f"Level now {to}",
+        lambda: change(db, clock, user.actor, ticket_id, to, note),
+    )
+
+
 @router.post("/app/tickets/{ticket_id}/acknowledge")
 def acknowledge(
     ticket_id: int, db: DB, clock: ClockDep, user: User, form: Form

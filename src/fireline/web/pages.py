@@ -202,11 +202,14 @@ def ticket_page(
 ) -> HTMLResponse:
     ticket = tickets.get_ticket(db, user.actor, ticket_id)
     now = clock.now()
+    policy = orgs.team_policy(db, user.actor, ticket.team).policy
     return page(
         request,
         "ticket.html",
         user,
         ticket=ticket,
+        levels=policy.levels,
+        mitigation=policy.mitigation,
         events=tickets.ticket_timeline(db, user.actor, ticket_id),
         notifications=notify.ticket_notifications(db, user.actor, ticket_id),
         response=countdown(ticket.clock_started_at, ticket.response_due_at, now),
