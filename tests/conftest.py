@@ -1,4 +1,5 @@
-"""Fixtures: the clock, a database per backend (SQLite and PostgreSQL), an organisation, HTTP.
+"""Fixtures: the clock, a database per backend (SQLite and PostgreSQL), an organisation, HTTP,
+and a webhook receiver.
 
 Every test that takes `db` runs once on SQLite and once on PostgreSQL. With
 FIRELINE_REQUIRE_POSTGRES=1 an unreachable PostgreSQL fails the run instead of skipping.
@@ -8,10 +9,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -166,3 +169,39 @@ def api(app_client: TestClient, world: World) -> TestClient:
 
 def as_user(client: TestClient, world: World, handle: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {world.tokens[handle]}"}
+
+
+class WebhookReceiver(ThreadingHTTPServer):
+    """A real local webhook peer that records what it is sent and answers `status`."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        self.status = 200
+
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                outer.requests.append((dict(self.headers), body))
+                self.send_response(outer.status)
+                self.end_headers()
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/hook"
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    server = WebhookReceiver()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()

@@ -2,25 +2,54 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
+from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///var/fireline.db"
+DEFAULT_WEBHOOK_SECRET = "change-me"
 
 
-class Settings(BaseSettings):
+class UnsafeSettings(RuntimeError):
+    """Settings fit for trying Fireline out, not for production: it refuses to start."""
+
+
+class ClientSettings(BaseSettings):
+    """What the CLI needs to talk to a server; the server's own settings are not its business."""
+
     model_config = SettingsConfigDict(env_prefix="FIRELINE_", extra="ignore")
 
-    database_url: str = DEFAULT_DATABASE_URL
-    host: str = "127.0.0.1"
-    port: int = 8000
     url: str = "http://127.0.0.1:8000"
     token: str | None = None
+
+
+class Settings(ClientSettings):
+    database_url: str = DEFAULT_DATABASE_URL
+    # production: refuse settings only fit for trying Fireline out (the default webhook secret)
+    env: Literal["development", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
     engine: bool = True
     engine_interval: float = 1.0
     engine_lease_seconds: float = 60.0
     engine_batch: int = 200
-    webhook_secret: str = "change-me"
+    # Signs webhooks of contact methods made before they had their own secret (migration 0005).
+    webhook_secret: str = DEFAULT_WEBHOOK_SECRET
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_sender: str = "fireline@localhost"
     spool_dir: str = "var/spool"
+
+    @model_validator(mode="after")
+    def _fit_for_production(self) -> Settings:
+        # Not a ValueError: pydantic would fold it into a validation error report; this
+        # should reach the operator as the one sentence it is.
+        if self.env == "production" and self.webhook_secret in (DEFAULT_WEBHOOK_SECRET, ""):
+            raise UnsafeSettings(
+                "FIRELINE_ENV is production but FIRELINE_WEBHOOK_SECRET is the default "
+                f"{DEFAULT_WEBHOOK_SECRET!r}: anyone could sign pages as Fireline. Set it to a "
+                "long random value, e.g. the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`."
+            )
+        return self

@@ -121,6 +121,8 @@ def test_contact_methods_are_checked_and_only_admins_change_other_peoples(
             "kind": "email",
             "target": "ada@example.org",
             "delay_minutes": [5],
+            "signed_with": None,
+            "secret": None,
         }
     ]
 

@@ -4,15 +4,12 @@ databases, with time under test control (a ManualClock; no sleeping)."""
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from fireline.clock.now import ManualClock
 from fireline.engine.cycle import Engine, EngineRefused
@@ -23,9 +20,14 @@ from fireline.escalation.schemas import NewEscalationPolicy
 from fireline.escalation.service import create_policy, replace_policy
 from fireline.notify.channels.registry import Channels
 from fireline.notify.channels.webhook import SIGNATURE, sign
-from fireline.notify.models import OutboxMessage
+from fireline.notify.models import ContactMethod, OutboxMessage
 from fireline.notify.schemas import NewContactMethod
-from fireline.notify.service import add_contact_method, inbox, ticket_notifications
+from fireline.notify.service import (
+    add_contact_method,
+    contact_methods,
+    inbox,
+    ticket_notifications,
+)
 from fireline.oncall.schemas import LayerSpec, NewAbsence, NewSchedule
 from fireline.oncall.service import add_absence, create_schedule
 from fireline.store.db import Database
@@ -33,7 +35,7 @@ from fireline.tickets.schemas import NewTicket
 from fireline.tickets.service import acknowledge, move_ticket, open_ticket, ticket_timeline
 
 if TYPE_CHECKING:
-    from tests.conftest import World
+    from tests.conftest import WebhookReceiver, World
 
 NEW_YORK = ZoneInfo("America/New_York")
 SECRET = "test-secret"
@@ -317,46 +319,10 @@ def test_in_a_storm_the_excess_is_bundled_into_one_summary(
     assert received[0] == "3 more alerts held back in a storm"
 
 
-class Receiver(ThreadingHTTPServer):
-    """A real local webhook peer that records what it is sent and answers `status`."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[dict[str, str], bytes]] = []
-        self.status = 200
-
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                outer.requests.append((dict(self.headers), body))
-                self.send_response(outer.status)
-                self.end_headers()
-
-            def log_message(self, *_: object) -> None:
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/hook"
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-def test_webhooks_are_signed_and_carry_the_idempotency_key(
-    db: Database, clock: ManualClock, paging: World, receiver: Receiver
+def test_webhooks_are_signed_with_their_own_secret_and_carry_the_idempotency_key(
+    db: Database, clock: ManualClock, paging: World, receiver: WebhookReceiver
 ) -> None:
-    add_contact_method(
+    [method] = add_contact_method(
         db,
         clock,
         paging.responder,
@@ -369,15 +335,42 @@ def test_webhooks_are_signed_and_carry_the_idempotency_key(
 
     [(headers, body)] = receiver.requests
     timestamp = int(headers[SIGNATURE].split(",")[0].removeprefix("t="))
-    assert headers[SIGNATURE] == sign(SECRET, timestamp, body)
+    assert method.secret is not None and method.secret != SECRET
+    assert headers[SIGNATURE] == sign(method.secret, timestamp, body)
+    assert headers[SIGNATURE] != sign(SECRET, timestamp, body)
     payload = json.loads(body)
     assert headers["Idempotency-Key"] == payload["idempotency_key"]
     assert payload["ticket_id"] == ticket
     assert payload["idempotency_key"].startswith("esc1.e1.c0.s0.u")
 
 
+def test_a_webhook_made_before_secrets_per_method_signs_with_the_deployments(
+    db: Database, clock: ManualClock, paging: World, receiver: WebhookReceiver
+) -> None:
+    [method] = add_contact_method(
+        db,
+        clock,
+        paging.responder,
+        "ada",
+        NewContactMethod(name="hook", kind="webhook", target=receiver.url),
+    )
+    with db.transaction() as session:  # as migration 0005 leaves the methods it found
+        session.execute(
+            update(ContactMethod).where(ContactMethod.id == method.id).values(signing_secret=None)
+        )
+    p1(db, clock, paging)
+
+    engine(db, clock).cycle()
+
+    [(headers, body)] = receiver.requests
+    timestamp = int(headers[SIGNATURE].split(",")[0].removeprefix("t="))
+    assert headers[SIGNATURE] == sign(SECRET, timestamp, body)
+    [view] = contact_methods(db, paging.responder, "ada")
+    assert (view.signed_with, view.secret) == ("deployment-secret", None)
+
+
 def test_an_apprise_url_is_a_contact_method(
-    db: Database, clock: ManualClock, paging: World, receiver: Receiver
+    db: Database, clock: ManualClock, paging: World, receiver: WebhookReceiver
 ) -> None:
     """Apprise's json:// service posts to a local peer: the same path as Slack or Telegram."""
     target = receiver.url.replace("http://", "json://")
@@ -401,7 +394,7 @@ def test_an_apprise_url_is_a_contact_method(
 
 
 def test_a_failing_channel_retries_then_reaches_the_next_contact_method(
-    db: Database, clock: ManualClock, paging: World, receiver: Receiver
+    db: Database, clock: ManualClock, paging: World, receiver: WebhookReceiver
 ) -> None:
     receiver.status = 503
     add_contact_method(

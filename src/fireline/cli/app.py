@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 from fireline.cli import alerts, escalation, incidents, oncall, policy, tickets
-from fireline.settings import Settings
+from fireline.settings import Settings, UnsafeSettings
 
 app = typer.Typer(help="Fireline: your written incident process, executable.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -24,12 +24,23 @@ app.command("init")(policy.init)
 out = Console()
 
 
+def _settings() -> Settings:
+    """The deployment's settings; unfit for production ones stop here, in one sentence."""
+    try:
+        return Settings()
+    except UnsafeSettings as unsafe:
+        Console(stderr=True).print(
+            f"Fireline refuses to start: {unsafe}", style="red", markup=False, soft_wrap=True
+        )
+        raise typer.Exit(1) from None
+
+
 @db_app.command()
 def upgrade() -> None:
     """Migrate the database at FIRELINE_DATABASE_URL to the newest schema."""
     from fireline.store.migrate import upgrade as run_upgrade
 
-    url = Settings().database_url
+    url = _settings().database_url
     run_upgrade(url)
     out.print(f"database at {_redacted(url)} is up to date")
 
@@ -48,7 +59,7 @@ def demo() -> None:
     from fireline.store.db import Database
     from fireline.store.migrate import upgrade as run_upgrade
 
-    settings = Settings()
+    settings = _settings()
     run_upgrade(settings.database_url)
     db = Database(settings.database_url)
     try:
@@ -76,7 +87,7 @@ def serve(
 
     from fireline.app import create_app
 
-    settings = Settings()
+    settings = _settings()
     out.print(f"Fireline on http://{host or settings.host}:{port or settings.port}/")
     uvicorn.run(
         create_app(settings, engine=engine and settings.engine),
@@ -100,7 +111,7 @@ def worker(
     from fireline.engine.cycle import EngineRefused
     from fireline.store.db import Database
 
-    settings = Settings()
+    settings = _settings()
     # A worker frozen inside a transaction loses its session after one lease: its locks go.
     db = Database(settings.database_url, settings.engine_lease_seconds)
     engine = paging_engine(settings, db, SystemClock())

@@ -10,13 +10,13 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from fireline.settings import Settings
+from fireline.settings import ClientSettings
 
 err = Console(stderr=True)
 
 
 def request(method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
-    settings = Settings()
+    settings = ClientSettings()
     if not settings.token:
         err.print("[red]Set FIRELINE_TOKEN (and FIRELINE_URL if not http://127.0.0.1:8000).[/]")
         raise typer.Exit(2)

@@ -25,6 +25,15 @@ class ContactMethodView(BaseModel):
     kind: str
     target: str
     delay_minutes: list[int]
+    signed_with: Literal["own-secret", "deployment-secret"] | None = Field(
+        default=None,
+        description="webhooks: the method's own HMAC key, or (methods made before they had "
+        "one) the deployment's FIRELINE_WEBHOOK_SECRET",
+    )
+    secret: str | None = Field(
+        default=None,
+        description="a new webhook's HMAC key: in the response that creates it, and never again",
+    )
 
 
 class NotificationView(BaseModel):

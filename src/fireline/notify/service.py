@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import secrets
+from typing import Literal
+
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
@@ -29,7 +32,24 @@ def _person(session: Session, actor: Actor, handle: str) -> User:
     return user
 
 
-def _views(session: Session, user_id: int) -> list[ContactMethodView]:
+WEBHOOK_SECRET_PREFIX = "whsec_"
+
+
+def new_webhook_secret() -> str:
+    """A webhook's own HMAC-SHA256 key: 256 random bits, URL-safe."""
+    return WEBHOOK_SECRET_PREFIX + secrets.token_urlsafe(32)
+
+
+def _signed_with(method: ContactMethod) -> Literal["own-secret", "deployment-secret"] | None:
+    if method.kind != "webhook":
+        return None
+    return "own-secret" if method.signing_secret else "deployment-secret"
+
+
+def _views(
+    session: Session, user_id: int, new: ContactMethod | None = None
+) -> list[ContactMethodView]:
+    """The person's contact methods; `new`, just made, shows its webhook secret this once."""
     methods = session.scalars(
         select(ContactMethod).where(ContactMethod.user_id == user_id).order_by(ContactMethod.id)
     ).all()
@@ -47,6 +67,8 @@ def _views(session: Session, user_id: int) -> list[ContactMethodView]:
             kind=m.kind,
             target=m.target,
             delay_minutes=sorted(delays.get(m.id, [])),
+            signed_with=_signed_with(m),
+            secret=m.signing_secret if new is not None and m.id == new.id else None,
         )
         for m in methods
     ]
@@ -55,7 +77,8 @@ def _views(session: Session, user_id: int) -> list[ContactMethodView]:
 def add_contact_method(
     db: Database, clock: Clock, actor: Actor, handle: str, new: NewContactMethod
 ) -> list[ContactMethodView]:
-    """A way to reach someone, and the rule to use it `delay_minutes` into a page."""
+    """A way to reach someone, and the rule to use it `delay_minutes` into a page. A webhook
+    gets its own signing secret, shown in this answer only."""
     actor.require(Role.responder)
     if new.kind == "webhook" and not new.target.startswith(("http://", "https://")):
         raise Invalid("target", "a webhook target is an http(s) URL")
@@ -75,7 +98,12 @@ def add_contact_method(
         ):
             raise Conflict(f"{handle} already has a contact method {new.name!r}")
         method = ContactMethod(
-            user_id=user.id, name=new.name, kind=new.kind, target=new.target, created_at=clock.now()
+            user_id=user.id,
+            name=new.name,
+            kind=new.kind,
+            target=new.target,
+            signing_secret=new_webhook_secret() if new.kind == "webhook" else None,
+            created_at=clock.now(),
         )
         session.add(method)
         session.flush()
@@ -85,7 +113,7 @@ def add_contact_method(
             )
         )
         session.flush()
-        return _views(session, user.id)
+        return _views(session, user.id, method)
 
 
 def remove_contact_method(

@@ -15,6 +15,8 @@ class Delivery:
     body: str
     user_id: int | None
     ticket_id: int | None
+    # The contact method's own webhook key; None: the deployment's (FIRELINE_WEBHOOK_SECRET).
+    secret: str | None = None
 
 
 class DeliveryFailed(Exception):

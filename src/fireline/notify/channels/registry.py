@@ -18,7 +18,7 @@ KINDS = ("inbox", "email", "webhook", "apprise")
 class Channels:
     db: Database
     clock: Clock
-    webhook_secret: str
+    webhook_secret: str  # for webhooks made before each had its own secret
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_sender: str = "fireline@localhost"
@@ -28,7 +28,7 @@ class Channels:
         if delivery.kind == "inbox":
             inbox.send(delivery, self.db, self.clock.now())
         elif delivery.kind == "webhook":
-            webhook.send(delivery, self.webhook_secret, self.http)
+            webhook.send(delivery, delivery.secret or self.webhook_secret, self.http)
         elif delivery.kind == "apprise":
             apprise_channel.send(delivery)
         elif delivery.kind == "email":

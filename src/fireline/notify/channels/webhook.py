@@ -1,7 +1,8 @@
 """Signed outgoing webhooks: JSON, an Idempotency-Key, and an HMAC-SHA256 signature header.
 
 `X-Fireline-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` with the
-deployment's webhook secret; receivers recompute it and reject stale timestamps.
+contact method's own secret (the deployment's for methods made before they had one);
+receivers recompute it and reject stale timestamps (docs/paging.md shows how).
 """
 
 from __future__ import annotations
