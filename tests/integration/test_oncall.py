@@ -23,6 +23,7 @@ from fireline.oncall.service import (
     add_override,
     create_schedule,
     list_overrides,
+    replace_schedule,
     schedule_spans,
     who_is_on_call,
 )
@@ -70,6 +71,21 @@ def test_the_primary_is_paged_in_business_hours(
 
     assert (person, reason) == ("ada", "rotation")
     assert "primary" in detail
+
+
+def test_a_replaced_schedule_is_answered_anew_even_at_the_same_instant(
+    db: Database, clock: ManualClock, world: World
+) -> None:
+    """Built layers are remembered per schedule revision: a rewrite must not be missed, even
+    when the clock has not moved (the revision is random, not a time)."""
+    create_schedule(db, clock, world.admin, prod_squad())
+    tuesday = datetime(2026, 11, 24, 11, tzinfo=NEW_YORK)
+    assert responder(db, world, tuesday)[0] == "ada"
+    swapped = [
+        LayerSpec(name="primary", members=["grace", "ada"], start=MONDAY, business_hours_only=True)
+    ]
+    replace_schedule(db, clock, world.admin, "prod-squad", prod_squad(layers=swapped))
+    assert responder(db, world, tuesday)[0] == "grace"
 
 
 def test_the_secondary_takes_over_while_the_primary_is_on_pto(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from uuid import uuid4
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -23,6 +24,12 @@ class ScheduleRow(Base):
     fallback_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # A random token, new whenever the layers are written: processes key what they built of
+    # a schedule by it (a time could repeat on a clock that stands still, an id in another
+    # database).
+    revision: Mapped[str] = mapped_column(
+        String(32), default=lambda: uuid4().hex, server_default=""
+    )
 
 
 class LayerRow(Base):

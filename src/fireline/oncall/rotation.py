@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -75,6 +76,11 @@ class Rotation:
     _start_utc: datetime = field(init=False, repr=False, compare=False)
     _local_start: datetime = field(init=False, repr=False, compare=False)
     _days: int = field(init=False, repr=False, compare=False)
+    # The shift found last: asked again within it (the next page, the next minute), the answer
+    # is the same, found without any wall-clock arithmetic. One slot, replaced whole.
+    _last: list[tuple[int, datetime, datetime] | None] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if self.length < 1:
@@ -85,6 +91,7 @@ class Rotation:
         object.__setattr__(self, "_start_utc", self.start.astimezone(UTC))
         object.__setattr__(self, "_local_start", local.replace(tzinfo=None))
         object.__setattr__(self, "_days", self.length * (7 if self.unit is ShiftUnit.weeks else 1))
+        object.__setattr__(self, "_last", [None])
 
     def handoff(self, index: int) -> datetime:
         """The instant (UTC) shift `index` begins; shift 0 begins at `start`."""
@@ -100,6 +107,17 @@ class Rotation:
     def _bounds(self, at: datetime) -> tuple[int, datetime, datetime] | None:
         """(index, start, end) of the shift holding `at`; None before the rotation starts."""
         instant = at.astimezone(UTC)
+        last = self._last[0]
+        if last is not None and last[1] <= instant < last[2]:
+            return last
+        found = self._find_bounds(at, instant)
+        if found is not None:
+            self._last[0] = found
+        return found
+
+    def _find_bounds(
+        self, at: datetime, instant: datetime
+    ) -> tuple[int, datetime, datetime] | None:
         if instant < self._start_utc:
             return None
         if self.unit is ShiftUnit.hours:
@@ -261,6 +279,11 @@ def _no_overlaps(spans: Sequence[Override | Absence], key: Callable[[Any], str],
                 )
 
 
+@lru_cache(maxsize=65536)
+def _wall_clock(instant: datetime, zone: ZoneInfo) -> str:
+    return f"{instant.astimezone(zone):%a %d %b %H:%M %Z}"
+
+
 def _duty(schedule: Schedule, layer: Layer, at: datetime) -> Duty:
     if (
         layer.business_hours_only
@@ -285,9 +308,8 @@ def _duty(schedule: Schedule, layer: Layer, at: datetime) -> Duty:
                 if reason is Reason.not_started
                 else "nobody in the rotation",
             )
-        since = shift.starts.astimezone(schedule.zone)
         person, reason = shift.person, Reason.rotation
-        detail = f"{person}'s turn since {since:%a %d %b %H:%M %Z}"
+        detail = f"{person}'s turn since {_wall_clock(shift.starts, schedule.zone)}"
     if schedule.deactivated(person, at):
         return Duty(layer.name, None, Reason.deactivated, f"{person} was deactivated")
     absence = next((a for a in schedule.absences if a.person == person and a.covers(at)), None)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
+from uuid import uuid4
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import delete, func, select
@@ -111,22 +113,87 @@ def _people(
     return {row.id: row.handle for row in rows}, gone
 
 
+@dataclass(frozen=True, slots=True)
+class _BuiltLayers:
+    """A schedule's layers as pure values, for the revision they were read at."""
+
+    revision: str
+    layers: tuple[rotation.Layer, ...]
+
+
+# Layers change only when a schedule is written, which gives it a new random revision, so a
+# process keeps what it built and rereads only the schedules written since.
+_built: dict[int, _BuiltLayers] = {}
+_BUILT_LIMIT = 100_000
+
+
+def _layers_of(session: Session, rows: Sequence[Any]) -> dict[int, tuple[rotation.Layer, ...]]:
+    stale = [
+        row
+        for row in rows
+        if (known := _built.get(row.id)) is None or known.revision != row.revision
+    ]
+    if stale:
+        layer_rows = session.execute(
+            select(LayerRow.__table__)
+            .where(LayerRow.schedule_id.in_([row.id for row in stale]))
+            .order_by(LayerRow.position)
+        ).all()
+        handles = _handles(session, {i for layer in layer_rows for i in layer.member_ids})
+        by_schedule: dict[int, list[Any]] = {}
+        for layer in layer_rows:
+            by_schedule.setdefault(layer.schedule_id, []).append(layer)
+        if len(_built) > _BUILT_LIMIT:
+            _built.clear()
+        for row in stale:
+            _built[row.id] = _BuiltLayers(
+                row.revision,
+                tuple(
+                    _layer(
+                        layer.name,
+                        tuple(handles[i] for i in layer.member_ids),
+                        layer.rotation_start,
+                        layer.shift_unit,
+                        layer.shift_length,
+                        row.timezone,
+                        layer.business_hours_only,
+                    )
+                    for layer in by_schedule.get(row.id, [])
+                ),
+            )
+    return {row.id: _built[row.id].layers for row in rows}
+
+
+def _deactivated_people(session: Session, org_id: int) -> tuple[rotation.Deactivation, ...]:
+    """Everyone of the organisation who was deactivated, and since when (a short list)."""
+    rows = session.execute(
+        select(User.handle, User.deactivated_at).where(
+            User.org_id == org_id, User.deactivated_at.is_not(None)
+        )
+    ).all()
+    return tuple(rotation.Deactivation(row.handle, row.deactivated_at) for row in rows)
+
+
 def _load(
-    session: Session, rows: Sequence[ScheduleRow], first: datetime, last: datetime
+    session: Session, rows: Sequence[Any], first: datetime, last: datetime
 ) -> dict[int, rotation.Schedule]:
-    """Pure schedules for `rows`, with the overrides and absences that touch [first, last)."""
+    """Pure schedules for `rows` (ORM or plain schedule rows), with the overrides and absences
+    that touch [first, last)."""
     ids = [row.id for row in rows]
     if not ids:
         return {}
-    # Plain rows, not ORM objects: on a thousand schedules the difference is most of the time.
-    layers = session.execute(
-        select(LayerRow.__table__).where(LayerRow.schedule_id.in_(ids)).order_by(LayerRow.position)
-    ).all()
+    layers_of = _layers_of(session, rows)
+    # Many schedules: by organisation, not a list of a thousand ids to send and parse.
+    schedules_asked = (
+        OverrideRow.schedule_id.in_(ids)
+        if len(ids) <= 50
+        else OverrideRow.schedule_id.in_(
+            select(ScheduleRow.id).where(ScheduleRow.org_id == rows[0].org_id)
+        )
+    )
     overrides = session.execute(
         select(OverrideRow.__table__).where(
-            OverrideRow.schedule_id.in_(ids),
-            OverrideRow.ends_at > first,
-            OverrideRow.starts_at < last,
+            schedules_asked, OverrideRow.ends_at > first, OverrideRow.starts_at < last
         )
     ).all()
     absences = session.execute(
@@ -136,10 +203,10 @@ def _load(
             AbsenceRow.starts_at < last,
         )
     ).all()
-    people = {i for layer in layers for i in layer.member_ids}
-    people |= {o.user_id for o in overrides} | {a.user_id for a in absences}
+    people = {o.user_id for o in overrides} | {a.user_id for a in absences}
     people |= {row.fallback_id for row in rows if row.fallback_id is not None}
-    handles, deactivations = _people(session, people)
+    handles = _handles(session, people)
+    deactivations = _deactivated_people(session, rows[0].org_id)
     calendars = {
         team_id: policy_in_force(session, team_id).calendar
         for team_id in {row.team_id for row in rows if row.team_id is not None}
@@ -147,30 +214,15 @@ def _load(
     pure_absences = tuple(
         rotation.Absence(handles[a.user_id], a.starts_at, a.ends_at, a.reason) for a in absences
     )
-    layers_of: dict[int, list[Any]] = {}
-    for layer in layers:
-        layers_of.setdefault(layer.schedule_id, []).append(layer)
     overrides_of: dict[int, list[Any]] = {}
     for override in overrides:
         overrides_of.setdefault(override.schedule_id, []).append(override)
     schedules = {}
     for row in rows:
-        zone = ZoneInfo(row.timezone)
         schedules[row.id] = rotation.Schedule(
             name=row.slug,
-            zone=zone,
-            layers=tuple(
-                _layer(
-                    layer.name,
-                    tuple(handles[i] for i in layer.member_ids),
-                    layer.rotation_start,
-                    layer.shift_unit,
-                    layer.shift_length,
-                    row.timezone,
-                    layer.business_hours_only,
-                )
-                for layer in layers_of.get(row.id, [])
-            ),
+            zone=_zone_named(row.timezone),
+            layers=layers_of[row.id],
             overrides=tuple(
                 rotation.Override(handles[o.user_id], o.starts_at, o.ends_at, o.reason, o.layer)
                 for o in overrides_of.get(row.id, [])
@@ -183,6 +235,11 @@ def _load(
             deactivations=deactivations,
         )
     return schedules
+
+
+@lru_cache(maxsize=1024)
+def _zone_named(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
 
 
 @lru_cache(maxsize=16384)
@@ -336,6 +393,7 @@ def replace_schedule(
     with db.transaction() as session:
         row = _schedule_row(session, actor, slug)
         row.name, row.timezone, row.updated_at = spec.name, spec.timezone, clock.now()
+        row.revision = uuid4().hex
         _set_owner(session, actor, row, spec)
         _write_layers(session, actor, row, spec)
         session.flush()
@@ -370,14 +428,27 @@ def _answer_view(answer: rotation.OnCall) -> OnCallView:
     )
 
 
+_SCHEDULE_COLUMNS = (
+    ScheduleRow.id,
+    ScheduleRow.org_id,
+    ScheduleRow.slug,
+    ScheduleRow.timezone,
+    ScheduleRow.team_id,
+    ScheduleRow.fallback_id,
+    ScheduleRow.revision,
+)
+
+
 def on_call(
     session: Session, org_id: int, at: datetime, slugs: Sequence[str] | None = None
 ) -> list[rotation.OnCall]:
     """Who is on call at `at` on every schedule (or the named ones), in the caller's session."""
-    query = select(ScheduleRow).where(ScheduleRow.org_id == org_id)
+    # Plain rows of the columns needed, not ORM objects: on a thousand schedules the
+    # difference is a good part of the time.
+    query = select(*_SCHEDULE_COLUMNS).where(ScheduleRow.org_id == org_id)
     if slugs is not None:
         query = query.where(ScheduleRow.slug.in_(slugs))
-    rows = session.scalars(query.order_by(ScheduleRow.slug)).all()
+    rows = session.execute(query.order_by(ScheduleRow.slug)).all()
     schedules = _load(session, rows, at, at + timedelta(microseconds=1))
     return [rotation.who_is_on_call(schedules[row.id], at) for row in rows]
 

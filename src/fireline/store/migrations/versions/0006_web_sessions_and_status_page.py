@@ -1,4 +1,4 @@
-"""web sessions and the public status page
+"""web sessions, the public status page, dashboard indexes, schedule revisions
 
 Revision ID: 0006
 Revises: 0005
@@ -98,8 +98,22 @@ def upgrade() -> None:
         postgresql_where=sa.text("is_open"),
     )
 
+    # Every schedule gets its own random revision (see ScheduleRow.revision). Added in place,
+    # not by copying the table: SQLite would cascade the copy's DROP to the schedules' layers.
+    op.add_column(
+        "schedules",
+        sa.Column("revision", sa.String(length=32), nullable=False, server_default=""),
+    )
+    random_token = (
+        "lower(hex(randomblob(16)))"
+        if op.get_bind().dialect.name == "sqlite"
+        else "md5(random()::text || id::text)"
+    )
+    op.execute(f"UPDATE schedules SET revision = {random_token}")
+
 
 def downgrade() -> None:
+    op.drop_column("schedules", "revision")
     op.drop_index("ix_tickets_org_open_next_due", table_name="tickets")
     op.drop_index("ix_tickets_org_open_priority", table_name="tickets")
     op.drop_index("ix_tickets_org_resolved", table_name="tickets")
