@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Path, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.concurrency import run_in_threadpool
@@ -39,8 +40,14 @@ from fireline.store.db import Database
 router = APIRouter(tags=["alert intake"])
 log = logging.getLogger("fireline.intake")
 
+# Row ids are SQL INTEGERs, 32-bit on PostgreSQL: a larger id names no row, and the database
+# would refuse to compare it (a 500); refuse it as input instead.
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 MAX_BODY = 1024 * 1024  # bytes; PagerDuty's own limit is 512 KB per event
 RETRY_AFTER_SECONDS = 5
+# The escapes of a surrogate or of NUL, rare in a body: one regex scan finds them faster
+# than bytes searches would.
+_SURROGATE_OR_NUL = re.compile(rb"\\u(?:[dD]|0000)")
 
 
 class BodyTooLarge(FirelineError):
@@ -68,15 +75,33 @@ async def _json_body(request: Request, limit: int = MAX_BODY) -> tuple[bytes, An
             raise BodyTooLarge(f"the body exceeds the limit of {limit} bytes", limit=limit)
         chunks.append(chunk)
     raw = b"".join(chunks)
+    return raw, decoded(raw)
+
+
+def decoded(raw: bytes) -> Any:
+    """The body's JSON value, as either database can store it."""
     try:
         body = json.loads(raw)
-        if b"\\ud" in raw.lower():
+        if _SURROGATE_OR_NUL.search(raw):
             # JSON may escape a lone surrogate, which is no text at all: refuse it here
             # rather than fail when storing it.
             json.dumps(body, ensure_ascii=False).encode()
+            if b"\\u0000" in raw:
+                # NUL is text, but PostgreSQL cannot store it: keep the alert, with U+FFFD.
+                body = _without_nul(body)
     except (UnicodeError, json.JSONDecodeError) as error:
         raise MalformedJSON(f"the body is not JSON text: {error}") from None
-    return raw, body
+    return body
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    return value
 
 
 def _header_key(request: Request) -> str:
@@ -191,7 +216,7 @@ def take_spooled(db: Database, clock: Clock) -> Callable[[Spooled], None]:
     def take(item: Spooled) -> None:
         try:
             source = service.source_for_key(db, item.key, item.kind)
-            alerts = sentry_alerts(source, item.headers, item.body, json.loads(item.body))
+            alerts = sentry_alerts(source, item.headers, item.body, decoded(item.body))
         except FirelineError as refused:
             log.warning("dropping a spooled %s hook: %s", item.kind, refused.detail)
             return
@@ -233,7 +258,7 @@ def list_integrations(db: DB, actor: ActorDep) -> list[IntegrationView]:
 
 @router.delete("/api/v1/integrations/{integration_id}", tags=["integrations"])
 def revoke_integration(
-    integration_id: int, db: DB, clock: ClockDep, actor: ActorDep
+    integration_id: RowId, db: DB, clock: ClockDep, actor: ActorDep
 ) -> IntegrationView:
     return service.revoke_integration(db, clock, actor, integration_id)
 
@@ -251,5 +276,5 @@ def list_silences(
 
 
 @router.delete("/api/v1/silences/{silence_id}", tags=["silences"])
-def expire_silence(silence_id: int, db: DB, clock: ClockDep, actor: ActorDep) -> SilenceView:
+def expire_silence(silence_id: RowId, db: DB, clock: ClockDep, actor: ActorDep) -> SilenceView:
     return service.expire_silence(db, clock, actor, silence_id)
