@@ -64,3 +64,10 @@ def test_an_id_beyond_integer_is_refused_as_input(api: TestClient, path: str) ->
 
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.db
+def test_an_empty_preset_name_is_an_unknown_preset(api: TestClient) -> None:
+    response = api.post("/api/v1/teams", json={"slug": "ops", "name": "Ops", "preset": ""})
+
+    assert response.status_code == 422, response.text

@@ -58,7 +58,7 @@ def list_teams(db: DB, actor: ActorDep) -> list[TeamView]:
 def create_team(body: NewTeam, db: DB, clock: ClockDep, actor: ActorDep) -> TeamView:
     if (body.preset is None) == (body.source is None):
         raise Invalid("preset", "give exactly one of preset or source")
-    source = preset_text(body.preset) if body.preset else body.source
+    source = preset_text(body.preset) if body.preset is not None else body.source
     assert source is not None
     team = service.add_team(
         db,
