@@ -26,12 +26,20 @@ from fireline.errors import FirelineError, Invalid, Unauthorized
 from fireline.intake import service
 from fireline.intake.alert import IncomingAlert, PayloadInvalid
 from fireline.intake.schemas import (
+    API_REFUSALS,
+    SENTRY_HEADER_PARAMETERS,
     Accepted,
     IntegrationCreated,
     IntegrationView,
     NewIntegration,
     NewSilence,
+    PagerDutyAccepted,
     SilenceView,
+    alertmanager_body,
+    generic_body,
+    pagerduty_body,
+    refusals,
+    sentry_body,
 )
 from fireline.intake.sources import alertmanager, generic, pagerduty, sentry
 from fireline.intake.spool import Spool, Spooled
@@ -146,7 +154,12 @@ async def _source(request: Request, key: str, kind: str) -> service.Source:
         return await run_in_threadpool(service.source_for_key, request.app.state.db, key, kind)
 
 
-@router.post("/api/v1/alerts/alertmanager", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/api/v1/alerts/alertmanager",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=refusals(400, 401, 404, 413, 422, 503),
+    openapi_extra={"requestBody": alertmanager_body()},
+)
 async def alertmanager_webhook(request: Request) -> Accepted:
     """Prometheus Alertmanager's webhook receiver (payload version 4). Configure a
     `webhook_configs` entry with `http_config.authorization.credentials: <key>`."""
@@ -155,7 +168,12 @@ async def alertmanager_webhook(request: Request) -> Accepted:
     return await _accept(request, source, _payload(alertmanager.parse, body))
 
 
-@router.post("/api/v1/alerts/generic", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/api/v1/alerts/generic",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=refusals(400, 401, 404, 413, 422, 503),
+    openapi_extra={"requestBody": generic_body()},
+)
 async def generic_alert(request: Request) -> Accepted:
     """Fireline's JSON alert (one, or a list): title, service, signals, labels, dedup_key,
     action. See docs/alerts.md."""
@@ -164,7 +182,11 @@ async def generic_alert(request: Request) -> Accepted:
     return await _accept(request, source, _payload(generic.parse, body))
 
 
-@router.post("/api/v1/alerts/heartbeat", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/api/v1/alerts/heartbeat",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=refusals(401, 404, 503),
+)
 async def heartbeat_check_in(request: Request) -> Accepted:
     """A heartbeat's check-in (`curl -fsS -X POST -H 'Authorization: Bearer <key>' …`). Silent
     past its interval, the heartbeat raises an alert; the next check-in resolves it."""
@@ -175,7 +197,12 @@ async def heartbeat_check_in(request: Request) -> Accepted:
     return Accepted(alerts=outcomes)
 
 
-@router.post("/api/v1/alerts/sentry/{key}", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/api/v1/alerts/sentry/{key}",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=refusals(400, 401, 404, 413, 422),
+    openapi_extra={"requestBody": sentry_body(), "parameters": SENTRY_HEADER_PARAMETERS},
+)
 async def sentry_webhook(request: Request, key: str) -> Accepted:
     """Sentry's integration webhooks. Sentry cannot send our key in a header, so it sits in
     the URL (kept out of the access log); every hook must carry Sentry's signature. Sentry
@@ -225,8 +252,16 @@ def take_spooled(db: Database, clock: Clock) -> Callable[[Spooled], None]:
     return take
 
 
-@router.post("/v2/enqueue", status_code=status.HTTP_202_ACCEPTED, include_in_schema=False)
-@router.post("/api/v1/alerts/pagerduty/v2/enqueue", status_code=status.HTTP_202_ACCEPTED)
+PAGERDUTY_DOCUMENTED: dict[str, Any] = {
+    "status_code": status.HTTP_202_ACCEPTED,
+    "response_model": PagerDutyAccepted,
+    "responses": refusals(400, 404, 413, 422, 503),
+    "openapi_extra": {"requestBody": pagerduty_body()},
+}
+
+
+@router.post("/v2/enqueue", **PAGERDUTY_DOCUMENTED)
+@router.post("/api/v1/alerts/pagerduty/v2/enqueue", **PAGERDUTY_DOCUMENTED)
 async def pagerduty_event(request: Request) -> JSONResponse:
     """PagerDuty Events API v2: point a PagerDuty client's base URL at
     `http://<fireline>/api/v1/alerts/pagerduty` (or at Fireline itself) and use the
@@ -244,37 +279,63 @@ async def pagerduty_event(request: Request) -> JSONResponse:
     )
 
 
-@router.post("/api/v1/integrations", status_code=status.HTTP_201_CREATED, tags=["integrations"])
+@router.post(
+    "/api/v1/integrations",
+    status_code=status.HTTP_201_CREATED,
+    tags=["integrations"],
+    responses=refusals(400, 401, 403, 404, 422, described=API_REFUSALS),
+)
 def create_integration(
     body: NewIntegration, db: DB, clock: ClockDep, actor: ActorDep
 ) -> IntegrationCreated:
     return service.create_integration(db, clock, actor, body)
 
 
-@router.get("/api/v1/integrations", tags=["integrations"])
+@router.get(
+    "/api/v1/integrations",
+    tags=["integrations"],
+    responses=refusals(401, described=API_REFUSALS),
+)
 def list_integrations(db: DB, actor: ActorDep) -> list[IntegrationView]:
     return service.list_integrations(db, actor)
 
 
-@router.delete("/api/v1/integrations/{integration_id}", tags=["integrations"])
+@router.delete(
+    "/api/v1/integrations/{integration_id}",
+    tags=["integrations"],
+    responses=refusals(401, 403, 404, 422, described=API_REFUSALS),
+)
 def revoke_integration(
     integration_id: RowId, db: DB, clock: ClockDep, actor: ActorDep
 ) -> IntegrationView:
     return service.revoke_integration(db, clock, actor, integration_id)
 
 
-@router.post("/api/v1/silences", status_code=status.HTTP_201_CREATED, tags=["silences"])
+@router.post(
+    "/api/v1/silences",
+    status_code=status.HTTP_201_CREATED,
+    tags=["silences"],
+    responses=refusals(400, 401, 403, 422, described=API_REFUSALS),
+)
 def create_silence(body: NewSilence, db: DB, clock: ClockDep, actor: ActorDep) -> SilenceView:
     return service.create_silence(db, clock, actor, body)
 
 
-@router.get("/api/v1/silences", tags=["silences"])
+@router.get(
+    "/api/v1/silences",
+    tags=["silences"],
+    responses=refusals(401, 422, described=API_REFUSALS),
+)
 def list_silences(
     db: DB, clock: ClockDep, actor: ActorDep, expired: bool = False
 ) -> list[SilenceView]:
     return service.list_silences(db, clock, actor, include_expired=expired)
 
 
-@router.delete("/api/v1/silences/{silence_id}", tags=["silences"])
+@router.delete(
+    "/api/v1/silences/{silence_id}",
+    tags=["silences"],
+    responses=refusals(401, 403, 404, 409, 422, described=API_REFUSALS),
+)
 def expire_silence(silence_id: RowId, db: DB, clock: ClockDep, actor: ActorDep) -> SilenceView:
     return service.expire_silence(db, clock, actor, silence_id)
