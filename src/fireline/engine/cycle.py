@@ -1,6 +1,8 @@
 """The one background loop. Each cycle runs every step once, each claiming its due rows under
 a fenced lease and committing unit by unit; a restart loses nothing, since all state is in the
-database. Any number of engines may share one PostgreSQL database; SQLite runs one."""
+database. Any number of engines may share one PostgreSQL database; SQLite runs one. An idle
+engine waits for a wake-up (a commit that added work, in this process or, on PostgreSQL, in
+any) or for its interval, the sweep that finds what no wake-up announced."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 
 from fireline.clock.now import Clock
+from fireline.engine.listen import WakeListener
 from fireline.engine.models import EngineInstance
 from fireline.engine.steps import escalations, heartbeats, outbox
 from fireline.notify.channels.registry import Channels
@@ -94,7 +97,8 @@ class Engine:
 
     def wake(self) -> None:
         """Cycle now rather than at the next interval: work was just committed (a new
-        ticket's first page). Engines in other processes find it at their next cycle."""
+        ticket's first page). In-process callers (intake) call it after their commit; on
+        PostgreSQL, commits in any process reach it through LISTEN/NOTIFY (`engine.listen`)."""
         self._woken.set()
 
     def run(self, stop: threading.Event, interval: float = 1.0) -> None:
@@ -107,6 +111,10 @@ class Engine:
 
         stop_waking = threading.Thread(target=wake_on_stop, daemon=True, name="fireline-stop")
         stop_waking.start()
+        # SQLite has one engine, woken in-process; PostgreSQL's engines hear every process.
+        listener = WakeListener(self.db.url, self.wake) if self.db.dialect == "postgresql" else None
+        if listener is not None:
+            listener.start()
         try:
             while not stop.is_set():
                 try:
@@ -119,6 +127,8 @@ class Engine:
                     self._woken.wait(interval)
                     self._woken.clear()
         finally:
+            if listener is not None:
+                listener.stop()
             with self.db.transaction() as session:
                 session.execute(delete(EngineInstance).where(EngineInstance.id == self.instance))
 
