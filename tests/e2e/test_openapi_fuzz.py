@@ -1,13 +1,40 @@
-"""What fuzzing the API through its OpenAPI document found, pinned, on both databases."""
+"""Schemathesis against Fireline's own OpenAPI document (/openapi.json of a live server), on
+both databases: every documented operation, sent data drawn from its schema and data that
+breaks it, never answers a server error.
+
+Most requests carry valid credentials, so that the fuzzer gets past authentication: the
+admin's API token, or for intake the integration key of the endpoint's kind, where its source
+sends it (a header, PagerDuty's `routing_key`, Sentry's URL), with a correct Sentry signature.
+Some carry none, or a wrong one. The alert intake, integration and silence endpoints must
+also answer only documented statuses, content types, headers and bodies. The tests at the end
+pin the server errors it found and that are fixed.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
+import schemathesis
+import yaml
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from live_server import live_server
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.core import NotSet
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from sqlalchemy import select
 from test_intake_fuzz import integration
 
@@ -17,8 +44,178 @@ from fireline.intake.models import AlertRow
 from fireline.intake.spool import Spooled
 from fireline.store.db import Database
 
+if TYPE_CHECKING:
+    from conftest import World
+
 SENTRY_SECRET = "sentry-client-secret"
+INTAKE_KINDS = {
+    "/api/v1/alerts/alertmanager": "alertmanager",
+    "/api/v1/alerts/generic": "generic",
+    "/api/v1/alerts/heartbeat": "heartbeat",
+    "/api/v1/alerts/sentry/{key}": "sentry",
+    "/api/v1/alerts/pagerduty/v2/enqueue": "pagerduty",
+    "/v2/enqueue": "pagerduty",
+}
+CONFORMING = {"alert intake", "integrations", "silences"}  # tags held to their documentation
+EXAMPLES = {True: 30, False: 15}  # per operation: conforming ones, the others
+WRONG_KEY = "fl_0123456789abcdef0123456789abcdef"
 INTEGER_MAX = 2**31 - 1  # PostgreSQL's INTEGER (SQLite's goes to 2**63 - 1)
+YAML_SOURCES = {"/api/v1/teams", "/api/v1/teams/{team}/policy", "/api/v1/policies/validate"}
+
+
+def scalars(node: Any) -> Iterator[Any]:
+    if isinstance(node, dict):
+        for value in node.values():
+            yield from scalars(value)
+    elif isinstance(node, list | tuple):
+        for value in node:
+            yield from scalars(value)
+    else:
+        yield node
+
+
+def sent(case: schemathesis.Case) -> Iterator[Any]:
+    """Every value the case sends in its path, query and body."""
+    for part in (case.path_parameters, case.query, case.body):
+        if not isinstance(part, NotSet):
+            yield from scalars(part)
+
+
+def _too_large_id(case: schemathesis.Case) -> bool:
+    return any(type(v) is int and abs(v) > INTEGER_MAX for v in sent(case))
+
+
+def _nul(case: schemathesis.Case) -> bool:
+    return any(isinstance(v, str) and "\x00" in v for v in sent(case))
+
+
+def _unreadable_yaml(case: schemathesis.Case) -> bool:
+    unreadable = yaml.reader.Reader.NON_PRINTABLE
+    return case.operation.path in YAML_SOURCES and any(
+        isinstance(v, str) and unreadable.search(v) for v in sent(case)
+    )
+
+
+# Server errors the fuzzer found outside intake, reported to their owners and not fixed yet.
+# A case that matches one may still answer 5xx on an endpoint not held to its documentation;
+# any other server error fails. Delete a row once its fix is in.
+KNOWN_SERVER_ERRORS: dict[str, Callable[[schemathesis.Case], bool]] = {
+    "an id beyond INTEGER (path or body): the database refuses to compare it": _too_large_id,
+    "a NUL character, which PostgreSQL text cannot hold": _nul,
+    "policy YAML with a character PyYAML's reader refuses (ReaderError)": _unreadable_yaml,
+}
+
+
+@pytest.fixture
+def fireline_url(db: Database, clock: ManualClock, world: World) -> Iterator[str]:
+    with live_server(db, clock, engine=False) as url:
+        yield url
+
+
+@pytest.fixture
+def keys(fireline_url: str, world: World) -> dict[str, str]:
+    """The admin's token and an integration key per kind; an open ticket and an incident
+    for the ids to find."""
+    admin = {"Authorization": f"Bearer {world.tokens['admin']}"}
+    found = {"admin": world.tokens["admin"]}
+    with httpx.Client(base_url=fireline_url, headers=admin, timeout=10) as client:
+        for kind in ("alertmanager", "generic", "heartbeat", "sentry", "pagerduty"):
+            extra: dict[str, Any] = {
+                "sentry": {"signing_secret": SENTRY_SECRET},
+                "heartbeat": {"interval_minutes": 5},
+            }.get(kind, {})
+            created = client.post(
+                "/api/v1/integrations",
+                json={"team": "caseflow", "kind": kind, "name": kind, **extra},
+            )
+            assert created.status_code == 201, created.text
+            found[kind] = created.json()["key"]
+        for path, body in (
+            ("/api/v1/tickets", {"team": "caseflow", "title": "Reader is down"}),
+            ("/api/v1/incidents", {"team": "2i2c", "title": "Users cannot log in"}),
+        ):
+            assert client.post(path, json=body).status_code == 201
+    return found
+
+
+def wire_body(case: schemathesis.Case) -> bytes:
+    """The case's body as the bytes to send, so that what is signed is what is sent."""
+    if isinstance(case.body, NotSet):
+        return b""
+    if isinstance(case.body, bytes):
+        return case.body
+    return json.dumps(case.body, default=str).encode()
+
+
+def credentials(case: schemathesis.Case, keys: dict[str, str], how: str) -> dict[str, Any]:
+    """Keyword arguments for `case.call` carrying `how` (valid, wrong or no) credentials."""
+    kind = INTAKE_KINDS.get(case.operation.path)
+    key = keys[kind or "admin"] if how == "valid" else WRONG_KEY
+    if kind == "pagerduty":
+        if how != "none" and isinstance(case.body, dict) and "routing_key" in case.body:
+            case.body["routing_key"] = key
+        return {}
+    if kind == "sentry":
+        raw = wire_body(case)
+        headers = {"Content-Type": "application/json"}
+        if how != "none":
+            case.path_parameters["key"] = key
+        if how == "valid":
+            headers["Sentry-Hook-Signature"] = hmac.new(
+                SENTRY_SECRET.encode(), raw, hashlib.sha256
+            ).hexdigest()
+        return {"data": raw, "headers": headers}
+    return {} if how == "none" else {"headers": {"Authorization": f"Bearer {key}"}}
+
+
+def fuzz(operation: schemathesis.APIOperation, keys: dict[str, str]) -> None:
+    """Send one operation its cases and check every answer."""
+    conforming = bool(CONFORMING & set(operation.tags or []))
+    checks = [not_a_server_error]
+    if conforming:
+        checks += [
+            status_code_conformance,
+            content_type_conformance,
+            response_headers_conformance,
+            response_schema_conformance,
+        ]
+    # One case in four breaks the schema on purpose; such cases cost three times as much
+    # to draw.
+    positive = operation.as_strategy(GenerationMode.POSITIVE)
+    negative = operation.as_strategy(GenerationMode.NEGATIVE)
+    cases = st.sampled_from([positive] * 3 + [negative]).flatmap(lambda drawn: drawn)
+    how = st.sampled_from(["valid"] * 5 + ["wrong", "none"])
+
+    @given(case=cases, how=how)
+    @settings(
+        max_examples=EXAMPLES[conforming],
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    def send(case: schemathesis.Case, how: str) -> None:
+        response = case.call(**credentials(case, keys, how))
+        if operation.path == "/health/engine":
+            assert response.status_code in (200, 503)  # no engine runs here: 503 is right
+            return
+        known = any(matches(case) for matches in KNOWN_SERVER_ERRORS.values())
+        if response.status_code >= 500 and known and not conforming:
+            return
+        case.validate_response(response, checks=checks)
+
+    send()
+
+
+@pytest.mark.db
+def test_no_request_makes_fireline_fail(
+    fireline_url: str, keys: dict[str, str], subtests: pytest.Subtests
+) -> None:
+    schema = schemathesis.openapi.from_url(f"{fireline_url}/openapi.json")
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert {operation.path for operation in operations} >= set(INTAKE_KINDS)
+    for operation in operations:
+        with subtests.test(msg=operation.label):
+            fuzz(operation, keys)
 
 
 # -- what the fuzzer found, pinned ---------------------------------------------------------------
