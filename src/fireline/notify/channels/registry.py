@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import urllib3
-
 from fireline.clock.now import Clock
 from fireline.notify.channels import apprise_channel, inbox, smtp, webhook
 from fireline.notify.channels.delivery import Delivery, DeliveryFailed
@@ -22,7 +20,7 @@ class Channels:
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_sender: str = "fireline@localhost"
-    http: urllib3.PoolManager = field(default_factory=webhook.connection_pool)
+    http: webhook.KeepAlive = field(default_factory=webhook.KeepAlive)
 
     def send(self, delivery: Delivery) -> None:
         if delivery.kind == "inbox":

@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 import time
-
-import urllib3
+from http.client import HTTPConnection, HTTPException, HTTPSConnection, RemoteDisconnected
+from urllib.parse import urlsplit
 
 from fireline.notify.channels.delivery import Delivery, DeliveryFailed
 
@@ -24,16 +25,64 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={digest.hexdigest()}"
 
 
-def connection_pool() -> urllib3.PoolManager:
-    """Kept-alive connections shared by the engine's sender threads. urllib3 rather than
-    httpx: a webhook is the engine's hot path, and urllib3 costs about half the CPU per
-    request. No retries here: the outbox retries, with back-off, and records each try."""
-    return urllib3.PoolManager(
-        maxsize=8, timeout=urllib3.Timeout(connect=5, read=10), retries=False
-    )
+class KeepAlive:
+    """Kept-alive HTTP connections, one set per sender thread (a connection is not shared
+    while a request is on it). The standard library's client rather than urllib3 or httpx: a
+    webhook is the engine's hot path, and it costs half urllib3's CPU per request. No retries
+    of a request that may have arrived: the outbox retries, with back-off, and records each
+    try; only a kept-alive connection the receiver had already closed is opened anew."""
+
+    def __init__(self, timeout: float = 10.0) -> None:
+        self.timeout = timeout
+        self._local = threading.local()
+
+    def _connection(self, scheme: str, host: str, port: int | None) -> HTTPConnection:
+        held: dict[tuple[str, str, int | None], HTTPConnection] = self._local.__dict__.setdefault(
+            "connections", {}
+        )
+        key = (scheme, host, port)
+        if key not in held:
+            kind = HTTPSConnection if scheme == "https" else HTTPConnection
+            held[key] = kind(host, port, timeout=self.timeout)
+        return held[key]
+
+    def _forget(self, scheme: str, host: str, port: int | None) -> None:
+        connection = self._local.__dict__.get("connections", {}).pop((scheme, host, port), None)
+        if connection is not None:
+            connection.close()
+
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+        """POST and read the answer; its status. Raises OSError or HTTPException."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) URL: {url!r}")
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        where = (parts.scheme, parts.hostname, parts.port)
+        for attempt in (1, 2):
+            connection = self._connection(*where)
+            reused = connection.sock is not None
+            try:
+                connection.request("POST", path, body=body, headers=headers)
+                response = connection.getresponse()
+                response.read(MAX_ANSWER)
+                if response.will_close or not response.isclosed():
+                    self._forget(*where)
+                return response.status
+            except (RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                self._forget(*where)
+                if not reused or attempt == 2:
+                    raise
+            except (OSError, HTTPException):
+                self._forget(*where)
+                raise
+        raise AssertionError("unreachable")
 
 
-def send(delivery: Delivery, secret: str, pool: urllib3.PoolManager) -> None:
+# A receiver's answer is read (to keep the connection) up to this much; a longer one closes it.
+MAX_ANSWER = 64 * 1024
+
+
+def send(delivery: Delivery, secret: str, connections: KeepAlive) -> None:
     body = json.dumps(
         {
             "idempotency_key": delivery.key,
@@ -48,9 +97,9 @@ def send(delivery: Delivery, secret: str, pool: urllib3.PoolManager) -> None:
         SIGNATURE: sign(secret, int(time.time()), body),
     }
     try:
-        response = pool.request("POST", delivery.target, body=body, headers=headers)
-    except (urllib3.exceptions.HTTPError, ValueError) as error:
+        status = connections.post(delivery.target, body, headers)
+    except (OSError, HTTPException, ValueError) as error:
         raise DeliveryFailed(f"webhook {delivery.target}: {error}") from None
-    if response.status >= 300:
-        retry = response.status >= 500 or response.status == 429
-        raise DeliveryFailed(f"webhook {delivery.target}: HTTP {response.status}", retry=retry)
+    if status >= 300:
+        retry = status >= 500 or status == 429
+        raise DeliveryFailed(f"webhook {delivery.target}: HTTP {status}", retry=retry)
