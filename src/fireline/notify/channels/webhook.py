@@ -51,6 +51,11 @@ class KeepAlive:
         if connection is not None:
             connection.close()
 
+    def close(self) -> None:
+        """Close the calling thread's connections."""
+        for connection in self._local.__dict__.pop("connections", {}).values():
+            connection.close()
+
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
         """POST and read the answer; its status. Raises OSError or HTTPException."""
         parts = urlsplit(url)
