@@ -366,6 +366,22 @@ def test_escalation_create_and_oncall_now_and_ack(cli: Cli, tmp_path: Path) -> N
 # -- alert sources and silences -----------------------------------------------------------------
 
 
+def test_oncall_schedules_names_the_deactivated_members_it_skips(cli: Cli) -> None:
+    admin = {"Authorization": f"Bearer {cli.world.tokens['admin']}"}
+    layer = {"name": "primary", "members": ["ada", "grace"], "start": "2026-11-23T00:00:00Z"}
+    made = httpx.post(
+        cli.url + "/api/v1/schedules",
+        json={"slug": "squad", "name": "Squad", "timezone": "UTC", "layers": [layer]},
+        headers=admin,
+    )
+    assert made.status_code == 201, made.text
+    assert httpx.delete(cli.url + "/api/v1/people/ada", headers=admin).status_code == 200
+
+    shown = flat(ok(cli("oncall", "schedules")))
+
+    assert "squad (UTC) skipped, deactivated: ada primary: ada, grace" in shown
+
+
 def test_integration_create_prints_its_key_once_and_the_key_takes_alerts(cli: Cli) -> None:
     created = ok(cli("integration", "create", "meltano", "generic", "scripts"))
     key = next(line.split()[1] for line in created.splitlines() if line.startswith("key: "))

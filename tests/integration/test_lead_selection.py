@@ -12,6 +12,7 @@ from fireline.incidents.schemas import NewIncident
 from fireline.incidents.service import declare_incident, incident_timeline
 from fireline.oncall.schemas import LayerSpec, NewSchedule
 from fireline.oncall.service import create_schedule
+from fireline.people.service import deactivate_person
 from fireline.store.db import Database
 
 if TYPE_CHECKING:
@@ -89,3 +90,15 @@ def test_the_lead_goes_to_whoever_has_led_least_lately(
 
     assert lead == "admin"  # ada (11:00 Berlin) led one already; admin (10:00 UTC) none
     assert "has led 0 incidents in the last 30 days" in why
+
+
+def test_a_deactivated_person_is_never_chosen_to_lead(
+    db: Database, clock: ManualClock, world: World
+) -> None:
+    msr(db, clock, world)
+    deactivate_person(db, clock, world.admin, "ada")
+
+    lead, why = declare(db, clock, world, datetime(2026, 11, 25, 10, tzinfo=UTC))  # 05:00 NY
+
+    assert lead == "admin"  # ada (11:00 in Berlin) is in working hours, but she has left
+    assert "ada" not in why

@@ -81,6 +81,11 @@ def schedules() -> None:
     """The schedules and their layers."""
     for found in request("GET", "/api/v1/schedules"):
         out.print(f"{found['slug']} ({found['timezone']})", markup=False)
+        if found.get("deactivated"):
+            out.print(
+                f"  skipped, deactivated: {', '.join(found['deactivated'])}",
+                markup=False,
+            )
         for layer in found["layers"]:
             hours = ", business hours only" if layer["business_hours_only"] else ""
             out.print(

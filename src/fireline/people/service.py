@@ -26,9 +26,9 @@ class Deactivated:
 
 
 def deactivate_person(db: Database, clock: Clock, actor: Actor, handle: str) -> Deactivated:
-    """Deactivate `handle` (admins; not yourself). Asking again changes nothing and answers
-    the same. `still_named_in` lists the schedules and steps to edit: they skip the person
-    meanwhile, and refuse to be rewritten while they still name them."""
+    """Deactivate `handle` (admins; not yourself); asking again changes nothing.
+    `still_named_in` lists the schedules and steps to edit: they skip the person meanwhile,
+    and refuse to be rewritten while they still name them."""
     with db.transaction() as session:
         user = accounts.deactivate(session, clock.now(), actor, handle)
         assert user.deactivated_at is not None
