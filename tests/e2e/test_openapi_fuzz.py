@@ -268,3 +268,28 @@ def test_an_empty_preset_name_is_an_unknown_preset(api: TestClient) -> None:
     response = api.post("/api/v1/teams", json={"slug": "ops", "name": "Ops", "preset": ""})
 
     assert response.status_code == 422, response.text
+
+
+@pytest.mark.db
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (
+            "/api/v1/silences",
+            {
+                "matchers": [{"name": "service", "value": "Reader\x00"}],
+                "ends_at": "2026-11-26T15:00:00Z",
+                "reason": "known",
+            },
+        ),
+        ("/api/v1/integrations", {"team": "caseflow", "kind": "generic", "name": "prod\x00"}),
+    ],
+)
+def test_a_nul_in_what_a_person_sends_is_refused(
+    api: TestClient, path: str, body: dict[str, Any]
+) -> None:
+    """Unlike an alert, a person can send it again: refused alike on either database."""
+    response = api.post(path, json=body)
+
+    assert response.status_code == 422, response.text
+    assert "NUL" in response.json()["detail"]

@@ -6,20 +6,31 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
 from fireline.intake.sources import alertmanager, generic, pagerduty, sentry
 
 Kind = Literal["alertmanager", "sentry", "pagerduty", "generic", "heartbeat"]
 
 
+def _storable(text: str) -> str:
+    if "\x00" in text:
+        raise ValueError("NUL characters cannot be stored")
+    return text
+
+
+# Text a person sends (names, matchers, reasons): PostgreSQL cannot hold NUL, so it is refused
+# on either database alike. (Alerts, which senders do not resend, get U+FFFD instead.)
+StorableText = Annotated[str, AfterValidator(_storable)]
+
+
 class NewIntegration(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    team: str = Field(description="team slug: its policy judges the alerts")
+    team: StorableText = Field(description="team slug: its policy judges the alerts")
     kind: Kind
-    name: str = Field(min_length=1, max_length=120)
-    signing_secret: str | None = Field(
+    name: StorableText = Field(min_length=1, max_length=120)
+    signing_secret: StorableText | None = Field(
         default=None, max_length=200, description="Sentry: the integration's client secret"
     )
     interval_minutes: int | None = Field(
@@ -71,9 +82,9 @@ class Accepted(BaseModel):
 class MatcherSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: StorableText = Field(min_length=1, max_length=200)
     op: Literal["=", "!=", "=~", "!~"] = "="
-    value: str = Field(max_length=1000)
+    value: StorableText = Field(max_length=1000)
 
 
 class NewSilence(BaseModel):
@@ -82,7 +93,7 @@ class NewSilence(BaseModel):
     matchers: list[MatcherSpec] = Field(min_length=1, max_length=50)
     starts_at: AwareDatetime | None = Field(default=None, description="default: now")
     ends_at: AwareDatetime
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: StorableText = Field(min_length=1, max_length=2000)
     kind: Literal["silence", "maintenance"] = "silence"
 
 
