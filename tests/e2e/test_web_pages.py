@@ -329,3 +329,18 @@ def test_hail_mitigation_on_the_ticket_page_needs_its_note(web: TestClient, worl
     page = web.get(f"/app/tickets/{ticket}").text
     assert "Level: P2" in page
     assert "rate limited batch" in page
+
+
+def test_a_deactivated_person_cannot_sign_in(web: TestClient, world: World) -> None:
+    sign_in(web, "ada")
+    gone = web.delete(
+        "/api/v1/people/ada", headers={"Authorization": f"Bearer {world.tokens['admin']}"}
+    )
+    assert gone.status_code in (200, 204), gone.text
+    assert web.get("/app").status_code == 303  # the open session ends with the person
+    web.cookies.clear()
+    answer = web.post(
+        "/login", data={"organisation": "acme", "handle": "ada", "password": PASSWORD}
+    )
+    assert answer.status_code == 401
+    assert "wrong organisation, handle or password" in answer.text

@@ -49,7 +49,7 @@ def sign_in(
         # Hash even for an unknown person, so the answer's timing does not tell who exists.
         stored = user.password_hash if user is not None else None
         valid = verify_password(password, stored or "scrypt$00$00")
-        if user is None or not valid:
+        if user is None or not valid or user.deactivated_at is not None:
             raise Unauthorized("wrong organisation, handle or password")
         token = secrets.token_urlsafe(32)
         csrf = secrets.token_urlsafe(32)
