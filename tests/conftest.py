@@ -205,3 +205,19 @@ def receiver() -> Iterator[WebhookReceiver]:
     yield server
     server.shutdown()
     server.server_close()
+
+
+# The longest files start first: with `-n 3 --dist loadfile` each file runs whole on one
+# worker, so a long one started last would finish alone, well after the rest.
+LONGEST_FIRST = (
+    "test_engine_instances.py",
+    "test_openapi_fuzz.py",
+    "test_browser.py",
+    "test_engine_wake.py",
+    "test_web_pages.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    order = {name: rank for rank, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: order.get(item.path.name, len(order)))

@@ -266,6 +266,12 @@ def test_invalid_yaml_names_the_line() -> None:
     )
 
 
+def test_a_control_character_is_invalid_yaml_on_its_line() -> None:
+    problem = only_problem(tiny_with(2, "name: tiny", "name: ti\x96ny"))
+    assert (problem.file, problem.line, problem.field) == ("team.yaml", 2, "")
+    assert "invalid YAML: the character U+0096 is not allowed" in str(problem)
+
+
 def test_unquoted_09_00_is_read_as_the_text_09_00_and_accepted() -> None:
     # YAML 1.1 reads 9:00 and 17:00 as base-60 numbers, but not 09:00: a leading zero keeps it
     # a string, so this is the one unquoted time that means what it says.

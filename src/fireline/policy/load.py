@@ -61,6 +61,12 @@ def parse_policy(text: str, file: str = "<policy>") -> Policy:
         if error.context and error.context_mark and error.context_mark is not mark:
             message += f" ({error.context} at line {error.context_mark.line + 1})"
         raise PolicyInvalid([PolicyProblem(file, line, "", message)]) from None
+    except yaml.reader.ReaderError as error:
+        # A character YAML does not allow (a control character): no mark, only a position.
+        line = text.count("\n", 0, error.position) + 1
+        character = error.character if isinstance(error.character, int) else ord(error.character)
+        message = f"invalid YAML: the character U+{character:04X} is not allowed"
+        raise PolicyInvalid([PolicyProblem(file, line, "", message)]) from None
     if node is None or not isinstance(node, yaml.MappingNode):
         raise PolicyInvalid([PolicyProblem(file, 1, "", "a policy is a YAML mapping")])
     lines: dict[PathKey, int] = {}
