@@ -112,6 +112,22 @@ def pg(postgres_db: Database) -> Database:
     return emptied(postgres_db)
 
 
+# One weekly layer with ada alone, for the on-call pages' tests (overrides change who it is).
+SUPPORT_SCHEDULE = {
+    "slug": "support",
+    "name": "Support",
+    "timezone": "Europe/Berlin",
+    "layers": [
+        {
+            "name": "runner",
+            "members": ["ada"],
+            "start": "2026-11-23T09:00:00+01:00",
+            "unit": "weeks",
+        }
+    ],
+}
+
+
 @dataclass
 class World:
     """One organisation with a team per preset and people of each role."""

@@ -16,7 +16,7 @@ from live_server import live_server
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import update
 
-from conftest import World
+from conftest import SUPPORT_SCHEDULE, World
 from fireline.auth.models import User
 from fireline.auth.service import hash_password
 from fireline.clock.now import ManualClock
@@ -145,19 +145,7 @@ def test_lead_handed_off_and_update_published_reach_the_public_page_and_feed(
 def test_an_override_changes_the_on_call_view(page: Page, site: str, world: World) -> None:
     created = httpx.post(
         f"{site}/api/v1/schedules",
-        json={
-            "slug": "support",
-            "name": "Support",
-            "timezone": "Europe/Berlin",
-            "layers": [
-                {
-                    "name": "runner",
-                    "members": ["ada"],
-                    "start": "2026-11-23T09:00:00+01:00",
-                    "unit": "weeks",
-                }
-            ],
-        },
+        json=SUPPORT_SCHEDULE,
         headers={"Authorization": f"Bearer {world.tokens['admin']}"},
     )
     assert created.status_code == 201, created.text

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from conftest import World
+from conftest import SUPPORT_SCHEDULE, World
 from fireline.app import create_app
 from fireline.auth.models import User
 from fireline.auth.service import hash_password
@@ -241,19 +241,7 @@ def test_an_override_added_on_the_page_changes_who_is_on_call(
     token = world.tokens["admin"]
     created = web.post(
         "/api/v1/schedules",
-        json={
-            "slug": "support",
-            "name": "Support",
-            "timezone": "Europe/Berlin",
-            "layers": [
-                {
-                    "name": "runner",
-                    "members": ["ada"],
-                    "start": "2026-11-23T09:00:00+01:00",
-                    "unit": "weeks",
-                }
-            ],
-        },
+        json=SUPPORT_SCHEDULE,
         headers={"Authorization": f"Bearer {token}"},
     )
     assert created.status_code == 201, created.text
