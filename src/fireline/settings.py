@@ -30,6 +30,9 @@ class Settings(ClientSettings):
     env: Literal["development", "production"] = "development"
     host: str = "127.0.0.1"
     port: int = 8000
+    # One line per request; at thousands of alerts a second it costs about a tenth of the
+    # server's CPU (README, Performance), so a busy intake may turn it off.
+    access_log: bool = True
     engine: bool = True
     engine_interval: float = 1.0
     engine_lease_seconds: float = 60.0

@@ -81,6 +81,10 @@ def serve(
     engine: Annotated[
         bool, typer.Option("--engine/--no-engine", help="run the paging engine in this process")
     ] = True,
+    access_log: Annotated[
+        bool | None,
+        typer.Option("--access-log/--no-access-log", help="log each request (FIRELINE_ACCESS_LOG)"),
+    ] = None,
 ) -> None:
     """Serve the API and pages (and, by default, the engine that pages people)."""
     import uvicorn
@@ -93,6 +97,7 @@ def serve(
         create_app(settings, engine=engine and settings.engine),
         host=host or settings.host,
         port=port or settings.port,
+        access_log=settings.access_log if access_log is None else access_log,
     )
 
 

@@ -150,6 +150,9 @@ async def _accept(
 
 
 async def _source(request: Request, key: str, kind: str) -> service.Source:
+    remembered = service.remembered_source(key, kind)
+    if remembered is not None:
+        return remembered
     with _unless_storage_is_down("cannot check the key"):
         return await run_in_threadpool(service.source_for_key, request.app.state.db, key, kind)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -175,6 +175,17 @@ def revoke_integration(
 # KEY_MEMORY_SECONDS.
 KEY_MEMORY_SECONDS = 10.0
 _known_keys: dict[str, tuple[Source, float]] = {}
+
+
+def remembered_source(key: str, kind: str) -> Source | None:
+    """The integration a key opened within the last KEY_MEMORY_SECONDS, without I/O (so a
+    request need not wait for a thread to learn it); None when it must be looked up."""
+    remembered = _known_keys.get(token_digest(key))
+    if remembered is None or time.monotonic() - remembered[1] >= KEY_MEMORY_SECONDS:
+        return None
+    if remembered[0].kind != kind:
+        raise NotFound("no integration has this key")
+    return remembered[0]
 
 
 def source_for_key(db: Database, key: str, kind: str) -> Source:
@@ -586,35 +597,42 @@ class _Batch:
         repeated = [ref for ref in self.tickets.values() if ref is not None and ref.new_alerts > 0]
         if not repeated:
             return
-        ids = sorted(ref.id for ref in repeated if ref.id is not None)
-        counts: dict[int, int] = {
-            ticket_id: count
-            for ticket_id, count in self.session.execute(
-                select(Ticket.id, Ticket.alert_count).where(Ticket.id.in_(ids))
+        # One UPDATE per distinct increment (nearly always one), each returning the new
+        # totals: no read of the counts before writing them. In id order, as locked.
+        by_increment: dict[int, list[int]] = {}
+        for ref in sorted(repeated, key=lambda ref: ref.id or 0):
+            assert ref.id is not None
+            by_increment.setdefault(ref.new_alerts, []).append(ref.id)
+        totals: dict[int, int] = {}
+        for increment, ids in by_increment.items():
+            totals.update(
+                (ticket_id, total)
+                for ticket_id, total in self.session.execute(
+                    update(Ticket)
+                    .where(Ticket.id.in_(ids))
+                    .values(
+                        alert_count=Ticket.alert_count + increment,
+                        last_alert_at=self.now,
+                        updated_at=self.now,
+                    )
+                    .returning(Ticket.id, Ticket.alert_count)
+                    .execution_options(synchronize_session=False)
+                )
             )
-        }
-        updates, comments = [], []
+        comments = []
         for ref in repeated:
             assert ref.id is not None
-            total = counts[ref.id] + ref.new_alerts
-            updates.append({"ticket": ref.id, "total": total})
             more = f" ({ref.new_alerts} since the last comment)" if ref.new_alerts > 1 else ""
             link = f": {ref.latest_link}" if ref.latest_link else ""
             comments.append(
                 {
                     "ticket_id": ref.id,
                     "author_id": None,
-                    "body": f"Occurrence {total} at {self.now.isoformat()}{more}{link}",
+                    "body": f"Occurrence {totals[ref.id]} at {self.now.isoformat()}{more}{link}",
                     "via": Via.integration.value,
                     "created_at": self.now,
                 }
             )
-        self.session.connection().execute(
-            update(Ticket)
-            .where(Ticket.id == bindparam("ticket"))
-            .values(alert_count=bindparam("total"), last_alert_at=self.now, updated_at=self.now),
-            updates,
-        )
         self.session.execute(insert(Comment), comments)
 
 
