@@ -14,12 +14,15 @@ import asyncio
 import json
 import multiprocessing
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from contextlib import ExitStack
+from datetime import UTC, datetime
 from pathlib import Path
 
 from loadgen import closed_loop, open_loop, request
@@ -41,6 +44,7 @@ from fireline.store.db import Database
 from fireline.store.migrate import upgrade
 
 FIRELINE = str(Path(sys.executable).with_name("fireline"))
+ALERTMANAGER = shutil.which("prometheus-alertmanager")
 
 
 def prepare(url: str) -> str:
@@ -211,6 +215,54 @@ def first_pages(name: str, url: str, rate: float, seconds: float) -> None:
         )
 
 
+def alertmanager_peer(seconds: float, connections: int) -> None:
+    """The peer, measured the same way in the same run: Debian's Prometheus Alertmanager
+    taking alerts on its v2 API (in memory; nothing is durable until its next snapshot)."""
+    if ALERTMANAGER is None:
+        print("alertmanager: not installed (Debian package prometheus-alertmanager); skipped")
+        return
+    port = free_port()
+    with tempfile.TemporaryDirectory() as folder:
+        config = Path(folder) / "alertmanager.yml"
+        config.write_text("route: {receiver: none}\nreceivers: [{name: none}]\n")
+        peer = subprocess.Popen(
+            [
+                ALERTMANAGER,
+                f"--config.file={config}",
+                f"--storage.path={folder}",
+                f"--web.listen-address=127.0.0.1:{port}",
+                "--cluster.listen-address=",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            for _ in range(100):
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/-/ready", timeout=1)
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            headers = {"Content-Type": "application/json"}
+            path = "/api/v2/alerts"
+            starts = datetime.now(UTC).isoformat()
+
+            def alert(name: str) -> bytes:
+                body = [{"labels": {"alertname": name, "service": "hub"}, "startsAt": starts}]
+                return request(path, json.dumps(body).encode(), headers)
+
+            warm = asyncio.run(closed_loop(port, lambda n: alert(f"warm{n}"), 500, 4))
+            total = max(500, int(warm.rate * seconds))
+            result = asyncio.run(closed_loop(port, lambda n: alert(f"u{n}"), total, connections))
+            print(f"alertmanager: unique alerts      {result.summary()}")
+            same = alert("the same alert")
+            result = asyncio.run(closed_loop(port, lambda n: same, total, connections))
+            print(f"alertmanager: duplicate alerts   {result.summary()}")
+        finally:
+            peer.terminate()
+            peer.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=10)
@@ -219,6 +271,7 @@ def main() -> None:
     parser.add_argument("--page-rate", type=float, default=50, help="alerts/s for first pages")
     args = parser.parse_args()
     print(describe())
+    alertmanager_peer(args.seconds, args.connections)
     with ExitStack() as stack:
         if args.database in ("sqlite", "both"):
             run("sqlite", stack.enter_context(sqlite_url()), args.seconds, args.connections)
