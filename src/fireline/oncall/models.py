@@ -51,7 +51,12 @@ class LayerRow(Base):
 
 class OverrideRow(Base):
     __tablename__ = "schedule_overrides"
-    __table_args__ = (Index("ix_schedule_overrides_span", "schedule_id", "ends_at", "starts_at"),)
+    __table_args__ = (
+        Index("ix_schedule_overrides_span", "schedule_id", "ends_at", "starts_at"),
+        # Who is on call across an organisation: the overrides not yet ended, without reading
+        # every schedule's past ones (PostgreSQL scanned the whole table for them).
+        Index("ix_schedule_overrides_ends", "ends_at", "starts_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"))
