@@ -7,6 +7,8 @@ business hours".
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -14,6 +16,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
+from fireline.auth.actor import Actor
 from fireline.clock.now import ManualClock
 from fireline.errors import Conflict, Forbidden, Invalid
 from fireline.oncall.rotation import ShiftUnit
@@ -27,6 +30,7 @@ from fireline.oncall.service import (
     schedule_spans,
     who_is_on_call,
 )
+from fireline.people.service import deactivate_person
 from fireline.store.db import Database
 
 if TYPE_CHECKING:
@@ -86,6 +90,121 @@ def test_a_replaced_schedule_is_answered_anew_even_at_the_same_instant(
     ]
     replace_schedule(db, clock, world.admin, "prod-squad", prod_squad(layers=swapped))
     assert responder(db, world, tuesday)[0] == "grace"
+
+
+# Another process writing an override, then deleting it, through the service layer.
+ELSEWHERE = """
+import sys
+from datetime import datetime
+from fireline.auth.actor import Actor, Role, Via
+from fireline.oncall.schemas import NewOverride
+from fireline.oncall.service import add_override, list_overrides, remove_override
+from fireline.clock.now import ManualClock
+from fireline.store.db import Database
+
+url, user_id, handle, org_id, action, starts, ends = sys.argv[1:]
+db = Database(url)
+actor = Actor(int(user_id), handle, int(org_id), Role.responder, Via.api)
+starts, ends = datetime.fromisoformat(starts), datetime.fromisoformat(ends)
+if action == "add":
+    new = NewOverride(person="grace", starts=starts, ends=ends, reason="elsewhere", layer="primary")
+    add_override(db, ManualClock(starts), actor, "prod-squad", new)
+else:
+    for found in list_overrides(db, actor, "prod-squad", starts, ends):
+        remove_override(db, actor, "prod-squad", found.id)
+db.dispose()
+"""
+
+
+def elsewhere(db: Database, actor: Actor, action: str, starts: datetime, ends: datetime) -> None:
+    arguments = [db.url, str(actor.user_id), actor.handle, str(actor.org_id), action]
+    arguments += [starts.isoformat(), ends.isoformat()]
+    subprocess.run([sys.executable, "-c", ELSEWHERE, *arguments], check=True, timeout=60)
+
+
+def test_an_override_written_or_deleted_by_another_process_shows_at_once(
+    db: Database, clock: ManualClock, world: World
+) -> None:
+    """A process keeps what it built of a schedule by revision, which only the layers' writes
+    change: overrides are read at every answer, so one written or deleted anywhere shows at
+    the next answer, at the very same instant."""
+    create_schedule(db, clock, world.admin, prod_squad())
+    tuesday = datetime(2026, 11, 24, 11, tzinfo=NEW_YORK)
+    window = (tuesday - timedelta(hours=1), tuesday + timedelta(hours=1))
+    assert responder(db, world, tuesday)[:2] == ("ada", "rotation")
+
+    elsewhere(db, world.responder, "add", *window)
+    assert responder(db, world, tuesday)[:2] == ("grace", "override")
+
+    elsewhere(db, world.responder, "remove", *window)
+    assert responder(db, world, tuesday)[:2] == ("ada", "rotation")
+
+
+def test_many_schedules_are_answered_as_each_alone(
+    db: Database, clock: ManualClock, world: World
+) -> None:
+    """Past 50 schedules the overrides are read by organisation (not by a list of ids): the
+    answers match those of one schedule at a time, overrides, absences, fallbacks, team and
+    default calendars and deactivated people included."""
+    # Wednesday before Thanksgiving, after vic's deactivation (the clock's now, 10:00).
+    morning = datetime(2026, 11, 25, 11, tzinfo=NEW_YORK)
+    evening = datetime(2026, 11, 25, 20, tzinfo=NEW_YORK)
+    for n in range(55):
+        create_schedule(
+            db,
+            clock,
+            world.admin,
+            prod_squad(
+                slug=f"s{n:02}",
+                timezone=["America/New_York", "Europe/Berlin", "UTC"][n % 3],
+                team="caseflow" if n % 2 else None,
+                fallback="admin" if n % 5 == 0 else None,
+                layers=[
+                    LayerSpec(
+                        name="primary",
+                        members=["ada", "grace"][:: 1 - 2 * (n % 2)],
+                        start=MONDAY - timedelta(hours=n),
+                    ),
+                    LayerSpec(
+                        name="secondary",
+                        members=["grace", "ada"],
+                        start=MONDAY,
+                        unit=ShiftUnit.days,
+                        business_hours_only=n % 3 == 0,
+                    ),
+                ],
+            ),
+        )
+        if n % 4 == 0:
+            add_override(
+                db,
+                clock,
+                world.responder,
+                f"s{n:02}",
+                NewOverride(
+                    person="vic" if n % 8 else "admin",
+                    starts=morning - timedelta(hours=n % 7),
+                    ends=evening + timedelta(hours=n % 5),
+                    reason=f"swap {n}",
+                    layer=None if n % 3 else "secondary",
+                ),
+            )
+    add_absence(
+        db,
+        clock,
+        world.responder,
+        NewAbsence(person="grace", starts=morning, ends=evening, reason="dentist"),
+    )
+    deactivate_person(db, clock, world.admin, "vic")
+
+    reasons: set[str] = set()
+    for at in (morning - timedelta(hours=2), morning, evening, evening + timedelta(days=1)):
+        together = who_is_on_call(db, world.admin, at)
+        alone = [who_is_on_call(db, world.admin, at, a.schedule)[0] for a in together]
+        assert len(together) == 55
+        assert together == alone
+        reasons |= {d.reason for a in together for d in a.layers} | {a.reason for a in together}
+    assert {"rotation", "override", "deactivated", "off_duty", "absent"} <= reasons
 
 
 def test_the_secondary_takes_over_while_the_primary_is_on_pto(

@@ -20,7 +20,14 @@ from fireline.auth.actor import Role, Via
 from fireline.auth.service import authenticate, create_token, create_user
 from fireline.clock.now import ManualClock
 from fireline.errors import Conflict, Forbidden, NotFound, Unauthorized
-from fireline.orgs.service import add_team, apply_policy, policy_in_force, team_versions
+from fireline.orgs.service import (
+    add_team,
+    apply_policy,
+    create_team,
+    policies_in_force,
+    policy_in_force,
+    team_versions,
+)
 from fireline.policy.errors import PolicyInvalid
 from fireline.policy.load import preset_text
 from fireline.store.db import Database
@@ -96,7 +103,17 @@ def test_each_changed_policy_is_the_next_version_and_the_one_in_force(
         team_id = stored[0].team_id
         assert policy_in_force(session, team_id).version == 4
     # Other teams keep their own numbering.
-    assert [v.version for v in team_versions(db, world.admin, "2i2c")] == [1]
+    other = team_versions(db, world.admin, "2i2c")
+    assert [v.version for v in other] == [1]
+    # Several teams in one query: each one's own version in force.
+    with db.transaction() as session:
+        both = policies_in_force(session, {team_id, other[0].team_id})
+        assert {t: p.version for t, p in both.items()} == {team_id: 4, other[0].team_id: 1}
+        assert both[team_id] == policy_in_force(session, team_id)
+        assert policies_in_force(session, set()) == {}
+        bare = create_team(session, clock, world.org_id, "bare", "Bare")
+        with pytest.raises(Conflict, match="no policy yet"):
+            policies_in_force(session, {team_id, bare.id})
 
 
 def test_only_an_admin_changes_policies_and_teams(

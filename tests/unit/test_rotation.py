@@ -342,6 +342,30 @@ def test_an_override_across_the_repeated_hour_is_valid() -> None:
     assert who_is_on_call(schedule, ny(2027, 11, 7, 1, 5, fold=1)).responder == "eve"
 
 
+def test_duty_hours_in_the_second_pass_of_a_repeated_hour_are_not_the_first_ones() -> None:
+    """Working hours from 01:30 on the night New York falls back: 01:10 EDT is before them,
+    01:10 EST (an hour later) inside. Answers remembered per calendar and instant must not
+    mistake one for the other: aware datetimes of one zone compare equal across the fold."""
+    night = BusinessCalendar(NEW_YORK, range(7), time(1, 30), time(23), lambda _year: ())
+    layer = Layer("primary", rotation(ny(2027, 11, 1, 9), members=("ana",)), True)
+    schedule = Schedule("s", NEW_YORK, (layer,), calendar=night)
+    for _ in range(2):  # asked again: the same answers
+        assert who_is_on_call(schedule, ny(2027, 11, 7, 1, 10)).duties[0].reason is Reason.off_duty
+        assert who_is_on_call(schedule, ny(2027, 11, 7, 1, 10, fold=1)).responder == "ana"
+
+
+def test_one_layer_in_schedules_of_two_zones_reads_each_hand_off_on_its_own_clock() -> None:
+    """A layer remembers its last rotation duty with the zone it was written for."""
+    layer = Layer("primary", rotation(ny(2026, 11, 2, 9), members=("ana",)))
+    at = ny(2026, 11, 4, 12)
+    in_new_york = who_is_on_call(Schedule("ny", NEW_YORK, (layer,)), at)
+    in_berlin = who_is_on_call(Schedule("berlin", BERLIN, (layer,)), at)
+    again = who_is_on_call(Schedule("ny", NEW_YORK, (layer,)), at)
+    assert in_new_york.duties[0].detail == "ana's turn since Mon 02 Nov 09:00 EST"
+    assert in_berlin.duties[0].detail == "ana's turn since Mon 02 Nov 15:00 CET"
+    assert again == in_new_york
+
+
 def test_an_absence_takes_the_person_off_every_layer() -> None:
     # ana is primary and also covers the secondary layer; her PTO empties both.
     cover = Override("ana", ny(2026, 11, 4), ny(2026, 11, 5), "cover", layer="secondary")

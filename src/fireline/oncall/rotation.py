@@ -81,6 +81,8 @@ class Rotation:
     _last: list[tuple[int, datetime, datetime] | None] = field(
         init=False, repr=False, compare=False
     )
+    # The last shift handed out, so that the answers within it share one value.
+    _shift: list[Shift | None] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.length < 1:
@@ -92,6 +94,7 @@ class Rotation:
         object.__setattr__(self, "_local_start", local.replace(tzinfo=None))
         object.__setattr__(self, "_days", self.length * (7 if self.unit is ShiftUnit.weeks else 1))
         object.__setattr__(self, "_last", [None])
+        object.__setattr__(self, "_shift", [None])
 
     def handoff(self, index: int) -> datetime:
         """The instant (UTC) shift `index` begins; shift 0 begins at `start`."""
@@ -146,7 +149,12 @@ class Rotation:
         if bounds is None or not self.members:
             return None
         index, starts, ends = bounds
-        return Shift(index, self.members[index % len(self.members)], starts, ends)
+        known = self._shift[0]
+        if known is not None and known.index == index:
+            return known
+        shift = Shift(index, self.members[index % len(self.members)], starts, ends)
+        self._shift[0] = shift
+        return shift
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +162,25 @@ class Layer:
     name: str
     rotation: Rotation
     business_hours_only: bool = False
+    # Answers shared rather than rebuilt: the duty outside business hours, and the last
+    # rotation duty with the shift and zone it was written for (one slot, replaced whole).
+    _off_duty: Duty = field(init=False, repr=False, compare=False)
+    _turn: list[tuple[Shift, ZoneInfo, Duty] | None] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        off_duty = Duty(self.name, None, Reason.off_duty, "outside business hours")
+        object.__setattr__(self, "_off_duty", off_duty)
+        object.__setattr__(self, "_turn", [None])
+
+    def turn(self, shift: Shift, zone: ZoneInfo) -> Duty:
+        """The rotation duty of `shift`, its hand-off read on `zone`'s clock."""
+        known = self._turn[0]
+        if known is not None and known[0] is shift and known[1] is zone:
+            return known[2]
+        detail = f"{shift.person}'s turn since {_wall_clock(shift.starts, zone)}"
+        duty = Duty(self.name, shift.person, Reason.rotation, detail)
+        self._turn[0] = (shift, zone, duty)
+        return duty
 
 
 def _utc(instant: datetime) -> datetime:
@@ -212,6 +239,8 @@ class Schedule:
     deactivations: tuple[Deactivation, ...] = ()
 
     def deactivated(self, person: str, at: datetime) -> bool:
+        if not self.deactivations:
+            return False
         return any(d.person == person and d.covers(at) for d in self.deactivations)
 
 
@@ -284,20 +313,36 @@ def _wall_clock(instant: datetime, zone: ZoneInfo) -> str:
     return f"{instant.astimezone(zone):%a %d %b %H:%M %Z}"
 
 
-def _duty(schedule: Schedule, layer: Layer, at: datetime) -> Duty:
+@lru_cache(maxsize=4096)
+def _working(calendar: BusinessCalendar, instant: datetime) -> bool:
+    """`calendar.is_working_time(instant)`, for a UTC `instant`: schedules sharing a calendar
+    (a zone's default hours, a team's policy) ask it the same at the same instant, and a
+    calendar never changes. Only UTC instants: aware datetimes that share a zone compare
+    equal across a repeated hour, and would share an answer."""
+    return calendar.is_working_time(instant)
+
+
+def _duty(schedule: Schedule, layer: Layer, instant: datetime) -> Duty:
+    """The duty of `layer` at `instant` (UTC)."""
     if (
         layer.business_hours_only
         and schedule.calendar is not None
-        and not (schedule.calendar.is_working_time(at))
+        and not _working(schedule.calendar, instant)
     ):
-        return Duty(layer.name, None, Reason.off_duty, "outside business hours")
-    override = next(
-        (o for o in schedule.overrides if o.covers(at) and o.layer in (None, layer.name)), None
+        return layer._off_duty
+    override = (
+        next(
+            (o for o in schedule.overrides if o.covers(instant) and o.layer in (None, layer.name)),
+            None,
+        )
+        if schedule.overrides
+        else None
     )
     if override is not None:
-        person, reason, detail = override.person, Reason.override, override.reason
+        person = override.person
+        duty = Duty(layer.name, person, Reason.override, override.reason)
     else:
-        shift = layer.rotation.shift_at(at)
+        shift = layer.rotation.shift_at(instant)
         if shift is None:
             reason = Reason.empty if not layer.rotation.members else Reason.not_started
             return Duty(
@@ -308,14 +353,17 @@ def _duty(schedule: Schedule, layer: Layer, at: datetime) -> Duty:
                 if reason is Reason.not_started
                 else "nobody in the rotation",
             )
-        person, reason = shift.person, Reason.rotation
-        detail = f"{person}'s turn since {_wall_clock(shift.starts, schedule.zone)}"
-    if schedule.deactivated(person, at):
+        person = shift.person
+        duty = layer.turn(shift, schedule.zone)
+    if schedule.deactivated(person, instant):
         return Duty(layer.name, None, Reason.deactivated, f"{person} was deactivated")
-    absence = next((a for a in schedule.absences if a.person == person and a.covers(at)), None)
-    if absence is not None:
-        return Duty(layer.name, None, Reason.absent, f"{person} away: {absence.reason}")
-    return Duty(layer.name, person, reason, detail)
+    if schedule.absences:
+        absence = next(
+            (a for a in schedule.absences if a.person == person and a.covers(instant)), None
+        )
+        if absence is not None:
+            return Duty(layer.name, None, Reason.absent, f"{person} away: {absence.reason}")
+    return duty
 
 
 # A layer in one of these states has nobody now but will have, without anyone changing the
@@ -336,7 +384,7 @@ def _held_until(schedule: Schedule, duties: tuple[Duty, ...], at: datetime) -> d
         return opens  # every layer waits for the calendar: nothing changes before it opens
     for instant in _boundaries(schedule, at, opens):
         if instant > _utc(at) and any(
-            _duty(schedule, layer, instant).person is not None for layer in schedule.layers
+            _duty(schedule, layer, _utc(instant)).person is not None for layer in schedule.layers
         ):
             return instant
     return opens
@@ -344,7 +392,8 @@ def _held_until(schedule: Schedule, duties: tuple[Duty, ...], at: datetime) -> d
 
 def who_is_on_call(schedule: Schedule, at: datetime) -> OnCall:
     """Every layer's duty at `at`, and the responder to page first, with the reason."""
-    duties = tuple(_duty(schedule, layer, at) for layer in schedule.layers)
+    instant = _utc(at)
+    duties = tuple([_duty(schedule, layer, instant) for layer in schedule.layers])
     for position, duty in enumerate(duties):
         if duty.person is None:
             continue

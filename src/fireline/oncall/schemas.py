@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -95,14 +96,19 @@ class AbsenceView(BaseModel):
     reason: str
 
 
-class DutyView(BaseModel):
+# Plain dataclasses, not models: who is on call answers a thousand schedules at a time from
+# values the service computed itself, nothing to validate; FastAPI validates and serialises
+# them once on the way out. No docstrings: the JSON schema stays the models' one exactly.
+@dataclass(slots=True, kw_only=True)
+class DutyView:
     layer: str
     person: str | None
     reason: str
     detail: str
 
 
-class OnCallView(BaseModel):
+@dataclass(slots=True, kw_only=True)
+class OnCallView:
     schedule: str
     at: datetime
     responder: str | None

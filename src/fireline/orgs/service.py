@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,6 +141,22 @@ def policy_in_force(session: Session, team_id: int) -> PolicyInForce:
     if row is None:
         raise Conflict("this team has no policy yet; apply one first")
     return _in_force(session, row)
+
+
+def policies_in_force(session: Session, team_ids: Collection[int]) -> dict[int, PolicyInForce]:
+    """`policy_in_force` of several teams in one round trip (who is on call asks every team
+    that owns a schedule)."""
+    if not team_ids:
+        return {}
+    rows = session.execute(
+        select(PolicyVersion.team_id, *_VERSION_COLUMNS).where(
+            PolicyVersion.team_id.in_(team_ids),
+            PolicyVersion.version == _latest_version_of(PolicyVersion.team_id),
+        )
+    ).all()
+    if len(rows) < len(set(team_ids)):
+        raise Conflict("this team has no policy yet; apply one first")
+    return {row.team_id: _in_force(session, row) for row in rows}
 
 
 # Built once: constructing this join and subquery per call costs more than running it.
