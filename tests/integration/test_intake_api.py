@@ -475,5 +475,6 @@ def test_a_responder_marks_an_open_ticket_as_an_upstream_outage(
     assert "upstream=GitLab" in marked.json()["labels"]
     timeline = [e["summary"] for e in api.get(f"/api/v1/tickets/{opened['id']}/timeline").json()]
     assert (
-        "marked an upstream outage (GitLab); users are to be notified: status page red" in timeline
+        "marked an upstream outage (GitLab); users are told on the status page: status page red"
+        in timeline
     )

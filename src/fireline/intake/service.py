@@ -449,6 +449,7 @@ class _Batch:
             service=alert.service,
             signals=alert.signals,
             labels=_ticket_labels(judged, alert),
+            type=_issue_type(judged, alert),
             assignee=self._handle(source.org_id, owner.tech_lead),
             links=list(alert.links),
         )
@@ -661,6 +662,13 @@ def _details(alert: IncomingAlert) -> dict[str, Any]:
         "description": alert.description[:2000],
         "occurred_at": alert.occurred_at.isoformat() if alert.occurred_at else None,
     }
+
+
+def _issue_type(judged: PolicyInForce, alert: IncomingAlert) -> str | None:
+    """The issue type an alert names with a `type` label (GitLab's `type::outage`), when the
+    policy has that type; any other value is only a label."""
+    named = alert.labels.get("type")
+    return named if any(t.name == named for t in judged.policy.issue_types) else None
 
 
 def _ticket_labels(judged: PolicyInForce, alert: IncomingAlert) -> list[str]:

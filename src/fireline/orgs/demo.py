@@ -198,7 +198,7 @@ def _lived_in(db: Database, clock: Clock, actor: Actor) -> None:
             components={"website": ComponentState.degraded_performance},
         ),
     )
-    tickets.open_ticket(
+    pypi = tickets.open_ticket(
         db,
         step(3),
         actor,
@@ -206,9 +206,11 @@ def _lived_in(db: Database, clock: Clock, actor: Actor) -> None:
             team="meltano",
             title="pipx install meltano fails: PyPI outage",
             type="outage",
-            labels=["upstream"],
+            service="pipx install meltano",
         ),
     )
+    # Meltano's upstream failure: nobody paged, users told on the status page.
+    tickets.mark_upstream(db, step(0.1), actor, pypi.id, "PyPI", "Installs may fail for now.")
     incidents.declare_incident(
         db,
         step(2),

@@ -62,11 +62,22 @@ def feed(organisation: str, request: Request, db: DB, clock: ClockDep) -> Respon
         )
         for u, title in updates
     ]
+    entries += [
+        atom.Entry(
+            id=f"{page}#notice-{n.id}" + ("-over" if n.closed_at else ""),
+            title=n.title + (" (over)" if n.closed_at else ""),
+            summary=n.body,
+            link=f"{page}#notice-{n.id}",
+            updated=n.closed_at or n.opened_at,
+        )
+        for n in service.public_notices(db, clock, organisation)
+    ]
+    entries.sort(key=lambda entry: entry.updated, reverse=True)
     document = atom.render(
         feed_id=page,
         title=f"{name} status",
         link=page,
-        updated=service.latest_published_at(updates) or clock.now(),
+        updated=entries[0].updated if entries else clock.now(),
         entries=entries,
     )
     return Response(document, media_type="application/atom+xml")

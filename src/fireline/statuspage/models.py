@@ -44,4 +44,20 @@ class StatusUpdate(Base):
     published_at: Mapped[datetime]
 
 
-__all__ = ["StatusComponent", "StatusUpdate"]
+class StatusNotice(Base):
+    """A public notice not tied to an incident: Meltano's upstream outage (PyPI, GitLab), told
+    to users though nothing is ours to fix. It stays up while its ticket is open."""
+
+    __tablename__ = "status_notices"
+    __table_args__ = (Index("ix_status_notices_org_opened", "org_id", "opened_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    opened_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+
+
+__all__ = ["StatusComponent", "StatusNotice", "StatusUpdate"]

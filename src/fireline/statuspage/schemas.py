@@ -66,10 +66,24 @@ class PublicIncident(BaseModel):
     updates: list[StatusUpdateView]
 
 
+class PublicNotice(BaseModel):
+    """A notice that is not an incident of ours: an upstream outage users are told about."""
+
+    id: int
+    title: str
+    body: str
+    open: bool
+    opened_at: datetime
+    closed_at: datetime | None
+
+
 class PublicStatus(BaseModel):
     organisation: str
     name: str
     components: list[ComponentView]
+    notices: list[PublicNotice] = Field(
+        description="open notices first, then those closed in the last 90 days"
+    )
     active: list[PublicIncident]
     history: list[PublicIncident]
     generated_at: datetime

@@ -20,13 +20,14 @@ from fireline.incidents.models import Incident
 from fireline.incidents.service import load_incident
 from fireline.orgs.models import Organisation
 from fireline.orgs.service import policy_of_version
-from fireline.statuspage.models import StatusComponent, StatusUpdate
+from fireline.statuspage.models import StatusComponent, StatusNotice, StatusUpdate
 from fireline.statuspage.schemas import (
     ComponentState,
     ComponentView,
     NewComponent,
     NewStatusUpdate,
     PublicIncident,
+    PublicNotice,
     PublicStatus,
     StatusUpdateView,
 )
@@ -210,10 +211,40 @@ def public_status(db: Database, clock: Clock, organisation: str) -> PublicStatus
             organisation=org.slug,
             name=org.name,
             components=[_component_view(c) for c in _components(session, org.id)],
+            notices=_notices(session, org.id, now),
             active=[p for p in public if p.open],
             history=[p for p in public if not p.open],
             generated_at=now,
         )
+
+
+def _notices(session: Session, org_id: int, now: datetime) -> list[PublicNotice]:
+    rows = session.scalars(
+        select(StatusNotice)
+        .where(
+            StatusNotice.org_id == org_id,
+            StatusNotice.closed_at.is_(None) | (StatusNotice.closed_at >= now - HISTORY),
+        )
+        .order_by(StatusNotice.opened_at.desc(), StatusNotice.id.desc())
+    )
+    views = [
+        PublicNotice(
+            id=row.id,
+            title=row.title,
+            body=row.body,
+            open=row.closed_at is None,
+            opened_at=row.opened_at,
+            closed_at=row.closed_at,
+        )
+        for row in rows
+    ]
+    return sorted(views, key=lambda notice: not notice.open)  # stable: newest first in each
+
+
+def public_notices(db: Database, clock: Clock, organisation: str) -> list[PublicNotice]:
+    """The organisation's notices as its status page shows them."""
+    with db.transaction() as session:
+        return _notices(session, _organisation(session, organisation).id, clock.now())
 
 
 def latest_updates(
@@ -231,7 +262,3 @@ def latest_updates(
         ).all()
         views = _update_views(session, [u for u, _ in rows])
         return org.name, [(v, title) for v, (_, title) in zip(views, rows, strict=True)]
-
-
-def latest_published_at(updates: list[tuple[StatusUpdateView, str]]) -> datetime | None:
-    return updates[0][0].published_at if updates else None

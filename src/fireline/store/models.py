@@ -8,7 +8,7 @@ from fireline.intake.models import AlertRow, Heartbeat, Integration, SilenceRow
 from fireline.notify.models import ContactMethod, InboxMessage, NotificationRule, OutboxMessage
 from fireline.oncall.models import AbsenceRow, LayerRow, OverrideRow, ScheduleRow
 from fireline.orgs.models import Organisation, PolicyVersion, Team
-from fireline.statuspage.models import StatusComponent, StatusUpdate
+from fireline.statuspage.models import StatusComponent, StatusNotice, StatusUpdate
 from fireline.store.base import Base
 from fireline.tickets.models import Comment, Link, PriorityChange, Ticket
 from fireline.timeline.models import Event
@@ -41,6 +41,7 @@ __all__ = [
     "ScheduleRow",
     "SilenceRow",
     "StatusComponent",
+    "StatusNotice",
     "StatusUpdate",
     "StepRow",
     "Team",

@@ -22,6 +22,7 @@ from fireline.incidents import workflow
 from fireline.orgs.models import Team
 from fireline.orgs.service import PolicyInForce, policy_of_version, team_and_policy, team_by_slug
 from fireline.policy.schema import UnknownLevel
+from fireline.statuspage.notices import close_notices, open_upstream_notice
 from fireline.store.db import Database
 from fireline.tickets.models import Comment, Link, PriorityChange, Ticket
 from fireline.tickets.schemas import (
@@ -670,6 +671,7 @@ def move_in(
         ticket.responded_at = now
     if previous.open and not target.open:
         escalation.stop(session, actor, now, ticket.id)
+        close_notices(session, now, ticket.id)
     elif target.open and not previous.open and ticket.priority is not None:
         escalation.restart(
             session,
@@ -754,13 +756,15 @@ def mark_upstream_in(
     )
     policy = _current_policy(session, ticket).policy
     notify = any(t.notify_users for t in policy.issue_types if t.name == ticket.type)
+    if notify:
+        open_upstream_notice(session, now, ticket.org_id, ticket.id, upstream, ticket.service, note)
     record(
         session,
         actor,
         now,
         "ticket.upstream",
         f"marked an upstream outage ({upstream})"
-        + ("; users are to be notified" if notify else "")
+        + ("; users are told on the status page" if notify else "")
         + (f": {note}" if note else ""),
         ticket_id=ticket.id,
         upstream=upstream,
