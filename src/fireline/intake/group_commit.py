@@ -13,8 +13,8 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Any
 
 from fireline.clock.now import Clock
 from fireline.intake.alert import IncomingAlert
@@ -29,7 +29,8 @@ log = logging.getLogger("fireline.intake")
 class _Request:
     source: Source
     alerts: Sequence[IncomingAlert]
-    done: Future[list[AlertOutcome]]
+    loop: asyncio.AbstractEventLoop
+    done: asyncio.Future[list[AlertOutcome]]
 
 
 class GroupCommit:
@@ -57,9 +58,10 @@ class GroupCommit:
             writer.start()
 
     async def accept(self, source: Source, alerts: Sequence[IncomingAlert]) -> list[AlertOutcome]:
-        done: Future[list[AlertOutcome]] = Future()
-        self._queue.put(_Request(source, alerts, done))
-        return await asyncio.wrap_future(done)
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[list[AlertOutcome]] = loop.create_future()
+        self._queue.put(_Request(source, alerts, loop, done))
+        return await done
 
     def close(self) -> None:
         for _ in self._writers:
@@ -87,7 +89,7 @@ class GroupCommit:
             results = accept_many(self.db, self.clock, [(r.source, r.alerts) for r in batch])
         except Exception as error:
             if len(batch) == 1:
-                batch[0].done.set_exception(error)
+                _settle(batch, [error])
                 return
             log.info("a group of %d requests failed (%s); retrying one by one", len(batch), error)
             for request in batch:
@@ -95,5 +97,27 @@ class GroupCommit:
             return
         if self.committed is not None:
             self.committed()
-        for request, outcomes in zip(batch, results, strict=True):
-            request.done.set_result(outcomes)
+        _settle(batch, results)
+
+
+def _settle(batch: list[_Request], results: Sequence[list[AlertOutcome] | BaseException]) -> None:
+    """Answer a batch's requests with one wake-up of each event loop they wait on, not one
+    per request."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Request, Any]]] = {}
+    for request, result in zip(batch, results, strict=True):
+        by_loop.setdefault(request.loop, []).append((request, result))
+    for loop, answers in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_answer, answers)
+        except RuntimeError:  # that loop has closed: nobody is waiting any more
+            continue
+
+
+def _answer(answers: list[tuple[_Request, Any]]) -> None:
+    for request, result in answers:
+        if request.done.cancelled():  # the client went away; the alerts are stored anyway
+            continue
+        if isinstance(result, BaseException):
+            request.done.set_exception(result)
+        else:
+            request.done.set_result(result)
