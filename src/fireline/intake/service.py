@@ -331,7 +331,7 @@ class _Batch:
             self.tickets[org_id, print_] = None
         for org_id, wanted in by_org.items():
             for start in range(0, len(wanted), 1000):
-                found = self.session.execute(
+                found = self.session.connection().execute(
                     select(Ticket.id, Ticket.fingerprint)
                     .where(
                         Ticket.org_id == org_id,
@@ -590,7 +590,7 @@ class _Batch:
             for source, alert, outcome in self.outcomes
         ]
         if rows:
-            self.session.execute(insert(AlertRow), rows)
+            self.session.connection().execute(insert(AlertRow), rows)
 
     def _record_repeats(self) -> None:
         """Caseflow: when a ticket exists, comment on it with a link to the latest
@@ -608,7 +608,7 @@ class _Batch:
         for increment, ids in by_increment.items():
             totals.update(
                 (ticket_id, total)
-                for ticket_id, total in self.session.execute(
+                for ticket_id, total in self.session.connection().execute(
                     update(Ticket)
                     .where(Ticket.id.in_(ids))
                     .values(
@@ -617,7 +617,6 @@ class _Batch:
                         updated_at=self.now,
                     )
                     .returning(Ticket.id, Ticket.alert_count)
-                    .execution_options(synchronize_session=False)
                 )
             )
         comments = []
@@ -634,21 +633,27 @@ class _Batch:
                     "created_at": self.now,
                 }
             )
-        self.session.execute(insert(Comment), comments)
+        self.session.connection().execute(insert(Comment), comments)
 
 
 def _active_silences(session: Session, org_id: int, now: datetime) -> list[Silence]:
-    rows = session.scalars(
-        select(SilenceRow).where(
+    rows = session.connection().execute(
+        select(SilenceRow.id, SilenceRow.matchers, SilenceRow.starts_at, SilenceRow.ends_at).where(
             SilenceRow.org_id == org_id, SilenceRow.starts_at <= now, SilenceRow.ends_at > now
         )
-    ).all()
-    return [_silence(row) for row in rows]
+    )
+    return [
+        Silence(id_, _matchers(matchers), starts_at, ends_at)
+        for id_, matchers, starts_at, ends_at in rows
+    ]
+
+
+def _matchers(stored: list[dict[str, Any]]) -> tuple[Matcher, ...]:
+    return tuple(Matcher(m["name"], Op(m["op"]), m["value"]) for m in stored)
 
 
 def _silence(row: SilenceRow) -> Silence:
-    matchers = tuple(Matcher(m["name"], Op(m["op"]), m["value"]) for m in row.matchers)
-    return Silence(row.id, matchers, row.starts_at, row.ends_at)
+    return Silence(row.id, _matchers(row.matchers), row.starts_at, row.ends_at)
 
 
 def _details(alert: IncomingAlert) -> dict[str, Any]:
