@@ -535,6 +535,7 @@ class _Batch:
             [p.new for p in pendings],
             extra,
             [p.triage for p in pendings],
+            judged={source.team_slug: self._judge(source)},
         )
         events = []
         for ref, pending, item in zip(refs, pendings, opened, strict=True):

@@ -143,10 +143,12 @@ def open_in(
     batch: Sequence[NewTicket],
     extra: Sequence[dict[str, Any]] | None = None,
     triage: Sequence[Triage] | None = None,
+    judged: dict[str, tuple[Team, PolicyInForce]] | None = None,
 ) -> list[Opened]:
     """Open tickets in the caller's transaction; `extra` adds columns per ticket (intake's
-    fingerprint). Paging starts with them."""
-    judges: dict[str, tuple[Team, PolicyInForce]] = {}
+    fingerprint), `judged` the teams and policies the caller has already read, by slug.
+    Paging starts with them."""
+    judges = dict(judged or {})
     opened: list[Opened] = []
     for index, new in enumerate(batch):
         try:
@@ -161,7 +163,8 @@ def open_in(
     for item, columns in zip(opened, extra or [{}] * len(opened), strict=True):
         item.row.update(columns)
     # Core-level bulk insert: one statement for the burst, ids back in parameter order.
-    ids = session.scalars(_INSERT_TICKETS, [item.row for item in opened]).all()
+    # On the connection: the rows are plain values, with none of the ORM's bulk bookkeeping.
+    ids = session.connection().execute(_INSERT_TICKETS, [item.row for item in opened]).scalars()
     events: list[dict[str, Any]] = []
     for item, ticket_id in zip(opened, ids, strict=True):
         item.row["id"] = ticket_id
