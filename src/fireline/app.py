@@ -19,6 +19,7 @@ from sqlalchemy import text
 from fireline import problems
 from fireline.auth.api import router as auth_router
 from fireline.clock.now import Clock, SystemClock
+from fireline.context import StorableInput
 from fireline.engine.cycle import Engine, last_cycle
 from fireline.escalation.api import router as escalation_router
 from fireline.incidents.api import router as incidents_router
@@ -157,7 +158,9 @@ def create_app(
         live_router,
         status_router,
     ):
-        app.include_router(router)
+        # Intake checks its own input: an alert's NUL is kept as U+FFFD, not refused.
+        checked = [] if router is intake_router else [StorableInput]
+        app.include_router(router, dependencies=checked)
     web_session.install(app)
     app.mount("/static", StaticFiles(directory=Path(web_session.__file__).parent / "static"))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -100,10 +101,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"]}
-            for e in error.errors()
-        ]
+        errors = [{"field": _field(e["loc"]), "message": e["msg"]} for e in error.errors()]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         return problem(request, 422, "invalid-input", "Invalid input", detail, errors=errors)
 
@@ -111,3 +109,12 @@ def install(app: FastAPI) -> None:
     async def http_error(request: Request, error: HTTPException) -> JSONResponse:
         title = {404: "Not found", 405: "Method not allowed"}.get(error.status_code, "Error")
         return problem(request, error.status_code, kind_of(title), title, str(error.detail))
+
+
+def _field(location: Sequence[str | int]) -> str:
+    """A validation error's field: its location, less the leading "body" (a field may be
+    called `body` too)."""
+    parts = list(location)
+    if parts[:1] == ["body"]:
+        parts = parts[1:]
+    return ".".join(str(part) for part in parts)

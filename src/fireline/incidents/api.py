@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from fireline.context import DB, ActorDep, ClockDep
+from fireline.context import DB, ActorDep, ClockDep, RowId
 from fireline.incidents import service
 from fireline.incidents.schemas import (
     IncidentPage,
@@ -18,6 +18,7 @@ from fireline.incidents.schemas import (
     SeverityRequest,
     UpdateRequest,
 )
+from fireline.storable import INTEGER_MAX
 from fireline.tickets.schemas import MoveRequest
 from fireline.timeline.schemas import EventView
 
@@ -38,7 +39,7 @@ def list_incidents(
     severity: str | None = None,
     open: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=INTEGER_MAX)] = 0,
 ) -> IncidentPage:
     return service.list_incidents(
         db,
@@ -53,13 +54,13 @@ def list_incidents(
 
 
 @router.get("/{incident_id}")
-def get_incident(incident_id: int, db: DB, actor: ActorDep) -> IncidentView:
+def get_incident(incident_id: RowId, db: DB, actor: ActorDep) -> IncidentView:
     return service.get_incident(db, actor, incident_id)
 
 
 @router.post("/{incident_id}/transitions")
 def move(
-    incident_id: int, body: MoveRequest, db: DB, clock: ClockDep, actor: ActorDep
+    incident_id: RowId, body: MoveRequest, db: DB, clock: ClockDep, actor: ActorDep
 ) -> IncidentView:
     """Move the incident; 409 with the allowed next states when the workflow refuses."""
     return service.move_incident(db, clock, actor, incident_id, body.to, body.note)
@@ -67,7 +68,7 @@ def move(
 
 @router.put("/{incident_id}/roles/{role}")
 def assign_role(
-    incident_id: int, role: str, body: RoleRequest, db: DB, clock: ClockDep, actor: ActorDep
+    incident_id: RowId, role: str, body: RoleRequest, db: DB, clock: ClockDep, actor: ActorDep
 ) -> IncidentView:
     """Give a role to someone (a hand-off from its holder), or `null` to tag out."""
     return service.assign_role(db, clock, actor, incident_id, role, body.person, body.note)
@@ -75,32 +76,32 @@ def assign_role(
 
 @router.post("/{incident_id}/severity")
 def change_severity(
-    incident_id: int, body: SeverityRequest, db: DB, clock: ClockDep, actor: ActorDep
+    incident_id: RowId, body: SeverityRequest, db: DB, clock: ClockDep, actor: ActorDep
 ) -> IncidentView:
     return service.change_severity(db, clock, actor, incident_id, body.to, body.note)
 
 
 @router.post("/{incident_id}/updates", status_code=status.HTTP_201_CREATED)
 def post_update(
-    incident_id: int, body: UpdateRequest, db: DB, clock: ClockDep, actor: ActorDep
+    incident_id: RowId, body: UpdateRequest, db: DB, clock: ClockDep, actor: ActorDep
 ) -> IncidentView:
     return service.post_update(db, clock, actor, incident_id, body.body)
 
 
 @router.post("/{incident_id}/members", status_code=status.HTTP_201_CREATED)
 def add_member(
-    incident_id: int, body: MemberRequest, db: DB, clock: ClockDep, actor: ActorDep
+    incident_id: RowId, body: MemberRequest, db: DB, clock: ClockDep, actor: ActorDep
 ) -> IncidentView:
     return service.add_member(db, clock, actor, incident_id, body.person)
 
 
 @router.post("/{incident_id}/tickets", status_code=status.HTTP_201_CREATED)
 def link_ticket(
-    incident_id: int, body: LinkTicketRequest, db: DB, clock: ClockDep, actor: ActorDep
+    incident_id: RowId, body: LinkTicketRequest, db: DB, clock: ClockDep, actor: ActorDep
 ) -> IncidentView:
     return service.link_ticket(db, clock, actor, incident_id, body.ticket)
 
 
 @router.get("/{incident_id}/timeline")
-def timeline(incident_id: int, db: DB, actor: ActorDep) -> list[EventView]:
+def timeline(incident_id: RowId, db: DB, actor: ActorDep) -> list[EventView]:
     return service.incident_timeline(db, actor, incident_id)

@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from fireline.storable import RowIdField
+
 
 class NewIncident(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -19,7 +21,7 @@ class NewIncident(BaseModel):
     private: bool | None = Field(default=None, description="default: the incident type's")
     commander: str | None = Field(default=None, description="handle for the lead role")
     members: list[str] = Field(default_factory=list)
-    tickets: list[int] = Field(default_factory=list)
+    tickets: list[RowIdField] = Field(default_factory=list)
 
 
 class RoleHolder(BaseModel):
@@ -99,7 +101,7 @@ class MemberRequest(BaseModel):
 class LinkTicketRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    ticket: int
+    ticket: RowIdField
 
 
 class SeverityRequest(BaseModel):

@@ -13,15 +13,15 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Request, status
+from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from fireline.clock.now import Clock
-from fireline.context import DB, ActorDep, ClockDep
+from fireline.context import DB, ActorDep, ClockDep, RowId, StorableInput
 from fireline.errors import FirelineError, Invalid, Unauthorized
 from fireline.intake import service
 from fireline.intake.alert import IncomingAlert, PayloadInvalid
@@ -48,9 +48,6 @@ from fireline.store.db import Database
 router = APIRouter(tags=["alert intake"])
 log = logging.getLogger("fireline.intake")
 
-# Row ids are SQL INTEGERs, 32-bit on PostgreSQL: a larger id names no row, and the database
-# would refuse to compare it (a 500); refuse it as input instead.
-RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 MAX_BODY = 1024 * 1024  # bytes; PagerDuty's own limit is 512 KB per event
 RETRY_AFTER_SECONDS = 5
 # The escapes of a surrogate or of NUL, rare in a body: one regex scan finds them faster
@@ -287,6 +284,7 @@ async def pagerduty_event(request: Request) -> JSONResponse:
     status_code=status.HTTP_201_CREATED,
     tags=["integrations"],
     responses=refusals(400, 401, 403, 404, 422, described=API_REFUSALS),
+    dependencies=[StorableInput],
 )
 def create_integration(
     body: NewIntegration, db: DB, clock: ClockDep, actor: ActorDep
@@ -319,6 +317,7 @@ def revoke_integration(
     status_code=status.HTTP_201_CREATED,
     tags=["silences"],
     responses=refusals(400, 401, 403, 422, described=API_REFUSALS),
+    dependencies=[StorableInput],
 )
 def create_silence(body: NewSilence, db: DB, clock: ClockDep, actor: ActorDep) -> SilenceView:
     return service.create_silence(db, clock, actor, body)

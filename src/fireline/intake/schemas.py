@@ -6,31 +6,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
 from fireline.intake.sources import alertmanager, generic, pagerduty, sentry
 
 Kind = Literal["alertmanager", "sentry", "pagerduty", "generic", "heartbeat"]
 
 
-def _storable(text: str) -> str:
-    if "\x00" in text:
-        raise ValueError("NUL characters cannot be stored")
-    return text
-
-
-# Text a person sends (names, matchers, reasons): PostgreSQL cannot hold NUL, so it is refused
-# on either database alike. (Alerts, which senders do not resend, get U+FFFD instead.)
-StorableText = Annotated[str, AfterValidator(_storable)]
-
-
 class NewIntegration(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    team: StorableText = Field(description="team slug: its policy judges the alerts")
+    team: str = Field(description="team slug: its policy judges the alerts")
     kind: Kind
-    name: StorableText = Field(min_length=1, max_length=120)
-    signing_secret: StorableText | None = Field(
+    name: str = Field(min_length=1, max_length=120)
+    signing_secret: str | None = Field(
         default=None, max_length=200, description="Sentry: the integration's client secret"
     )
     interval_minutes: int | None = Field(
@@ -82,9 +71,9 @@ class Accepted(BaseModel):
 class MatcherSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: StorableText = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200)
     op: Literal["=", "!=", "=~", "!~"] = "="
-    value: StorableText = Field(max_length=1000)
+    value: str = Field(max_length=1000)
 
 
 class NewSilence(BaseModel):
@@ -93,7 +82,7 @@ class NewSilence(BaseModel):
     matchers: list[MatcherSpec] = Field(min_length=1, max_length=50)
     starts_at: AwareDatetime | None = Field(default=None, description="default: now")
     ends_at: AwareDatetime
-    reason: StorableText = Field(min_length=1, max_length=2000)
+    reason: str = Field(min_length=1, max_length=2000)
     kind: Literal["silence", "maintenance"] = "silence"
 
 

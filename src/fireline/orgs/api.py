@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, status
 
 from fireline.auth.actor import Role
-from fireline.context import DB, ActorDep, ClockDep
+from fireline.context import DB, ActorDep, ClockDep, RowId
 from fireline.errors import Invalid
 from fireline.orgs import service
 from fireline.orgs.models import PolicyVersion
@@ -94,7 +94,7 @@ def policy_versions(team: str, db: DB, actor: ActorDep) -> list[PolicyVersionVie
 
 
 @router.get("/teams/{team}/policy/versions/{number}")
-def policy_version(team: str, number: int, db: DB, actor: ActorDep) -> PolicyVersionView:
+def policy_version(team: str, number: RowId, db: DB, actor: ActorDep) -> PolicyVersionView:
     return _version_view(service.team_version(db, actor, team, number), full=True)
 
 

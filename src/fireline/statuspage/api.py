@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, status
 from fastapi.responses import Response
 
-from fireline.context import DB, ActorDep, ClockDep
+from fireline.context import DB, ActorDep, ClockDep, RowId
 from fireline.statuspage import atom, service
 from fireline.statuspage.schemas import (
     ComponentView,
@@ -29,13 +29,13 @@ def add_component(body: NewComponent, db: DB, clock: ClockDep, actor: ActorDep) 
 
 
 @router.get("/api/v1/incidents/{incident_id}/status-updates")
-def status_updates(incident_id: int, db: DB, actor: ActorDep) -> list[StatusUpdateView]:
+def status_updates(incident_id: RowId, db: DB, actor: ActorDep) -> list[StatusUpdateView]:
     return service.status_updates(db, actor, incident_id)
 
 
 @router.post("/api/v1/incidents/{incident_id}/status-updates", status_code=status.HTTP_201_CREATED)
 def publish(
-    incident_id: int, body: NewStatusUpdate, db: DB, clock: ClockDep, actor: ActorDep
+    incident_id: RowId, body: NewStatusUpdate, db: DB, clock: ClockDep, actor: ActorDep
 ) -> StatusUpdateView:
     """Publish an update on a public incident; a private one is refused (409)."""
     return service.publish_update(db, clock, actor, incident_id, body)

@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from fireline.storable import Integer
+
 
 class ComponentState(StrEnum):
     operational = "operational"
@@ -26,7 +28,7 @@ class NewComponent(BaseModel):
     slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")
     name: str = Field(min_length=1, max_length=200)
     description: str = ""
-    position: int = 0
+    position: Integer = 0
 
 
 class ComponentView(BaseModel):

@@ -6,11 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from fireline.context import DB, ActorDep, ClockDep
+from fireline.context import DB, ActorDep, ClockDep, RowId
 from fireline.escalation.schemas import EscalationView
 from fireline.escalation.service import escalation_of
 from fireline.incidents import service as incidents
 from fireline.incidents.schemas import IncidentView
+from fireline.storable import INTEGER_MAX
 from fireline.tickets import service
 from fireline.tickets.schemas import (
     AssignRequest,
@@ -45,7 +46,7 @@ def list_tickets(
     label: str | None = None,
     q: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=INTEGER_MAX)] = 0,
 ) -> TicketPage:
     return service.list_tickets(
         db,
@@ -62,18 +63,18 @@ def list_tickets(
 
 
 @router.get("/{ticket_id}")
-def get_ticket(ticket_id: int, db: DB, actor: ActorDep) -> TicketView:
+def get_ticket(ticket_id: RowId, db: DB, actor: ActorDep) -> TicketView:
     return service.get_ticket(db, actor, ticket_id)
 
 
 @router.get("/{ticket_id}/timeline")
-def ticket_timeline(ticket_id: int, db: DB, actor: ActorDep) -> list[EventView]:
+def ticket_timeline(ticket_id: RowId, db: DB, actor: ActorDep) -> list[EventView]:
     return service.ticket_timeline(db, actor, ticket_id)
 
 
 @router.post("/{ticket_id}/mitigate")
 def mitigate(
-    ticket_id: int, body: PriorityChangeRequest, db: DB, clock: ClockDep, actor: ActorDep
+    ticket_id: RowId, body: PriorityChangeRequest, db: DB, clock: ClockDep, actor: ActorDep
 ) -> TicketView:
     """Lower the priority as the policy's mitigation allows; needs a note if the policy says."""
     return service.mitigate(db, clock, actor, ticket_id, body.to, body.note)
@@ -81,31 +82,33 @@ def mitigate(
 
 @router.post("/{ticket_id}/escalate")
 def escalate(
-    ticket_id: int, body: PriorityChangeRequest, db: DB, clock: ClockDep, actor: ActorDep
+    ticket_id: RowId, body: PriorityChangeRequest, db: DB, clock: ClockDep, actor: ActorDep
 ) -> TicketView:
     return service.escalate(db, clock, actor, ticket_id, body.to, body.note)
 
 
 @router.post("/{ticket_id}/transitions")
-def move(ticket_id: int, body: MoveRequest, db: DB, clock: ClockDep, actor: ActorDep) -> TicketView:
+def move(
+    ticket_id: RowId, body: MoveRequest, db: DB, clock: ClockDep, actor: ActorDep
+) -> TicketView:
     """Move the ticket; 409 with the allowed next states when the workflow refuses."""
     return service.move_ticket(db, clock, actor, ticket_id, body.to, body.note)
 
 
 @router.post("/{ticket_id}/acknowledge")
-def acknowledge(ticket_id: int, db: DB, clock: ClockDep, actor: ActorDep) -> EscalationView:
+def acknowledge(ticket_id: RowId, db: DB, clock: ClockDep, actor: ActorDep) -> EscalationView:
     """Acknowledge the page: escalation stops (a later step's timer does nothing)."""
     return service.acknowledge(db, clock, actor, ticket_id)
 
 
 @router.get("/{ticket_id}/escalation")
-def escalation(ticket_id: int, db: DB, actor: ActorDep) -> EscalationView:
+def escalation(ticket_id: RowId, db: DB, actor: ActorDep) -> EscalationView:
     return escalation_of(db, actor, ticket_id)
 
 
 @router.post("/{ticket_id}/upstream")
 def mark_upstream(
-    ticket_id: int, body: UpstreamRequest, db: DB, clock: ClockDep, actor: ActorDep
+    ticket_id: RowId, body: UpstreamRequest, db: DB, clock: ClockDep, actor: ActorDep
 ) -> TicketView:
     """An upstream failure (Meltano: PyPI, GitLab): stop paging, keep the ticket open."""
     return service.mark_upstream(db, clock, actor, ticket_id, body.upstream, body.note)
@@ -113,26 +116,28 @@ def mark_upstream(
 
 @router.post("/{ticket_id}/assignee")
 def assign(
-    ticket_id: int, body: AssignRequest, db: DB, clock: ClockDep, actor: ActorDep
+    ticket_id: RowId, body: AssignRequest, db: DB, clock: ClockDep, actor: ActorDep
 ) -> TicketView:
     return service.assign_ticket(db, clock, actor, ticket_id, body.assignee)
 
 
 @router.post("/{ticket_id}/comments", status_code=status.HTTP_201_CREATED)
 def comment(
-    ticket_id: int, body: CommentRequest, db: DB, clock: ClockDep, actor: ActorDep
+    ticket_id: RowId, body: CommentRequest, db: DB, clock: ClockDep, actor: ActorDep
 ) -> TicketView:
     return service.comment_on(db, clock, actor, ticket_id, body.body)
 
 
 @router.post("/{ticket_id}/links", status_code=status.HTTP_201_CREATED)
-def link(ticket_id: int, body: LinkRequest, db: DB, clock: ClockDep, actor: ActorDep) -> TicketView:
+def link(
+    ticket_id: RowId, body: LinkRequest, db: DB, clock: ClockDep, actor: ActorDep
+) -> TicketView:
     return service.add_link(db, clock, actor, ticket_id, body.url, body.title)
 
 
 @router.post("/{ticket_id}/incident", status_code=status.HTTP_201_CREATED)
 def declare(
-    ticket_id: int, body: DeclareFromTicket, db: DB, clock: ClockDep, actor: ActorDep
+    ticket_id: RowId, body: DeclareFromTicket, db: DB, clock: ClockDep, actor: ActorDep
 ) -> IncidentView:
     """Escalate the ticket into an incident; the ticket gets an acknowledgement naming it."""
     return incidents.declare_from_ticket(db, clock, actor, ticket_id, body)
