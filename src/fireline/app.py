@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
-from fireline import problems
+from fireline import openapi, problems
 from fireline.auth.api import router as auth_router
 from fireline.clock.now import Clock, SystemClock
 from fireline.context import StorableInput
@@ -59,6 +59,7 @@ class RedactTokens(logging.Filter):
 
 
 ENGINE_STALE = timedelta(seconds=30)
+ENGINE_STALLED = {503: "No engine has completed a cycle within the last 30 seconds"}
 
 
 def paging_engine(settings: Settings, db: Database, clock: Clock) -> Engine:
@@ -164,7 +165,11 @@ def create_app(
     web_session.install(app)
     app.mount("/static", StaticFiles(directory=Path(web_session.__file__).parent / "static"))
 
-    @app.get("/health/engine", tags=["operations"])
+    @app.get(
+        "/health/engine",
+        tags=["operations"],
+        responses=openapi.refusals(503, described=ENGINE_STALLED, retry_after=False),
+    )
     def engine_health() -> JSONResponse:
         """Fails (503) unless some engine completed a full cycle within the last 30 seconds."""
         last = last_cycle(database)
@@ -191,4 +196,5 @@ def create_app(
             session.execute(text("SELECT 1"))
         return {"status": "ok", "database": database.dialect}
 
+    openapi.document_refusals(app)
     return app

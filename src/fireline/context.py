@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from fireline.auth.actor import Actor, Via
 from fireline.auth.service import authenticate
@@ -32,13 +33,20 @@ def clock(request: Request) -> Clock:
     return found
 
 
-def actor(request: Request, db: Annotated[Database, Depends(database)]) -> Actor:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if not header and request.url.path.endswith(".ics"):
+# Declared so that the OpenAPI document says which operations need a token.
+bearer = HTTPBearer(auto_error=False, description="an API token: `Authorization: Bearer fl_…`")
+
+
+def actor(
+    request: Request,
+    db: Annotated[Database, Depends(database)],
+    sent: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Actor:
+    token = sent.credentials if sent is not None else ""
+    if not request.headers.get("authorization") and request.url.path.endswith(".ics"):
         # Calendar apps subscribe by URL and cannot send headers; the access log redacts it.
-        scheme, token = "bearer", request.query_params.get("token", "")
-    if scheme.lower() != "bearer" or not token:
+        token = request.query_params.get("token", "")
+    if not token:
         raise Unauthorized("send an API token as 'Authorization: Bearer fl_…'")
     via = Via.cli if request.headers.get("x-fireline-client") == "cli" else Via.api
     return authenticate(db, token.strip(), via)

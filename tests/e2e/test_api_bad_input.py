@@ -1,7 +1,8 @@
 """Input the database cannot take is a 422 naming its field, never a 500, on SQLite and on
 PostgreSQL alike: an id beyond SQL INTEGER (PostgreSQL's is 32-bit) in the path or the body,
 and a NUL character (PostgreSQL text cannot hold one) in the path, the query or the body.
-Nothing is stored.
+Nothing is stored. The OpenAPI document says so: every refusal an operation can answer is
+documented as problem+json.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from test_api import assert_problem, declare, open_ticket
 
+from fireline.app import create_app
 from fireline.storable import INTEGER_MAX
 from fireline.store.db import Database
 from fireline.store.models import Base
@@ -197,3 +199,111 @@ def test_a_nul_is_named_in_the_refusal_s_message(api: TestClient) -> None:
 
     [error] = assert_problem(response, 422, "invalid-input")["errors"]
     assert error == {"field": "title", "message": "NUL characters cannot be stored"}
+
+
+# -- the OpenAPI document ---------------------------------------------------------------------
+
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+
+
+@pytest.fixture(scope="module")
+def document() -> dict[str, Any]:
+    """The document the app serves at /openapi.json (the same on either database)."""
+    found: dict[str, Any] = create_app(db=Database("sqlite://")).openapi()
+    return found
+
+
+def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (method, path, operation)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+    ]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "statuses"),
+    [
+        ("get", "/api/v1/me", {"401"}),
+        ("get", "/api/v1/tickets/{ticket_id}", {"401", "404", "422"}),
+        (
+            "post",
+            "/api/v1/tickets/{ticket_id}/transitions",
+            {"400", "401", "403", "404", "409", "422"},
+        ),
+        ("post", "/api/v1/incidents", {"400", "401", "403", "404", "409", "422"}),
+        (
+            "delete",
+            "/api/v1/schedules/{slug}/overrides/{override_id}",
+            {"401", "403", "404", "409", "422"},
+        ),
+        ("post", "/api/v1/users", {"400", "401", "403", "409", "422"}),
+        ("post", "/api/v1/policies/validate", {"400", "401", "422"}),
+        ("get", "/api/v1/public/status/{organisation}", {"404", "422"}),
+        ("get", "/health/engine", {"503"}),
+    ],
+)
+def test_the_openapi_documents_an_operation_s_refusals(
+    document: dict[str, Any], method: str, path: str, statuses: set[str]
+) -> None:
+    responses = document["paths"][path][method]["responses"]
+
+    assert {status for status in responses if status[0] in "45"} == statuses
+
+
+def test_every_refusal_is_documented_as_problem_json(document: dict[str, Any]) -> None:
+    for method, path, operation in operations(document):
+        for status, response in operation["responses"].items():
+            if status[0] in "45":
+                assert response["content"] == {
+                    "application/problem+json": {"schema": PROBLEM_REF}
+                }, (
+                    method,
+                    path,
+                    status,
+                )
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+    assert document["components"]["schemas"]["Problem"]["required"] == [
+        "type",
+        "title",
+        "status",
+        "detail",
+        "instance",
+    ]
+
+
+def test_every_operation_that_needs_a_token_documents_401_and_its_input_422(
+    document: dict[str, Any],
+) -> None:
+    for method, path, operation in operations(document):
+        responses = operation["responses"]
+        if operation.get("security"):
+            assert "401" in responses, (method, path)
+        if operation.get("parameters") or "requestBody" in operation:
+            assert "422" in responses, (method, path)
+
+
+# Row ids in the paths of routers whose owners have not yet declared them `RowId`: the
+# app's input check refuses them all the same (see the path tests above), but the document
+# does not say so yet. Delete a row once its parameter is declared.
+UNBOUNDED_IN_THE_DOCUMENT = {
+    ("/api/v1/schedules/{slug}/overrides/{override_id}", "override_id"),
+    ("/api/v1/people/{handle}/contact-methods/{method_id}", "method_id"),
+    ("/api/v1/tickets/{ticket_id}/notifications", "ticket_id"),
+}
+
+
+def test_the_openapi_bounds_every_row_id(document: dict[str, Any]) -> None:
+    bounded = set()
+    for _, path, operation in operations(document):
+        for parameter in operation.get("parameters", []):
+            if parameter["name"].endswith("_id") or parameter["name"] == "number":
+                bounds = parameter["schema"]
+                if (bounds.get("minimum"), bounds.get("maximum")) == (1, INTEGER_MAX):
+                    bounded.add(path)
+                else:
+                    assert (path, parameter["name"]) in UNBOUNDED_IN_THE_DOCUMENT
+    assert "/api/v1/teams/{team}/policy/versions/{number}" in bounded
+    schemas = document["components"]["schemas"]
+    assert schemas["LinkTicketRequest"]["properties"]["ticket"]["maximum"] == INTEGER_MAX
+    assert schemas["NewIncident"]["properties"]["tickets"]["items"]["maximum"] == INTEGER_MAX

@@ -11,6 +11,7 @@ from fireline.auth import service
 from fireline.auth.actor import Role
 from fireline.auth.models import User
 from fireline.context import DB, ActorDep, ClockDep
+from fireline.openapi import refusals
 from fireline.people import service as people
 
 router = APIRouter(prefix="/api/v1", tags=["users and tokens"])
@@ -86,7 +87,7 @@ def users(db: DB, actor: ActorDep) -> list[UserView]:
     return [_view(u) for u in service.list_users(db, actor)]
 
 
-@router.post("/users", status_code=status.HTTP_201_CREATED)
+@router.post("/users", status_code=status.HTTP_201_CREATED, responses=refusals(401, 403, 409))
 def create_user(body: NewUser, db: DB, clock: ClockDep, actor: ActorDep) -> UserView:
     return _view(
         service.create_user(
@@ -116,7 +117,7 @@ def deactivate_person(handle: str, db: DB, clock: ClockDep, actor: ActorDep) -> 
     )
 
 
-@router.post("/tokens", status_code=status.HTTP_201_CREATED)
+@router.post("/tokens", status_code=status.HTTP_201_CREATED, responses=refusals(401))
 def create_token(body: NewToken, db: DB, clock: ClockDep, actor: ActorDep) -> TokenView:
     issued = service.create_token(db, clock, actor, body.name)
     return TokenView(id=issued.id, name=issued.name, token=issued.token)

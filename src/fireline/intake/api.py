@@ -27,6 +27,7 @@ from fireline.intake import service
 from fireline.intake.alert import IncomingAlert, PayloadInvalid
 from fireline.intake.schemas import (
     API_REFUSALS,
+    INTAKE_REFUSALS,
     SENTRY_HEADER_PARAMETERS,
     Accepted,
     IntegrationCreated,
@@ -38,11 +39,11 @@ from fireline.intake.schemas import (
     alertmanager_body,
     generic_body,
     pagerduty_body,
-    refusals,
     sentry_body,
 )
 from fireline.intake.sources import alertmanager, generic, pagerduty, sentry
 from fireline.intake.spool import Spool, Spooled
+from fireline.openapi import refusals
 from fireline.store.db import Database
 
 router = APIRouter(tags=["alert intake"])
@@ -157,7 +158,7 @@ async def _source(request: Request, key: str, kind: str) -> service.Source:
 @router.post(
     "/api/v1/alerts/alertmanager",
     status_code=status.HTTP_202_ACCEPTED,
-    responses=refusals(400, 401, 404, 413, 422, 503),
+    responses=refusals(400, 401, 404, 413, 422, 503, described=INTAKE_REFUSALS),
     openapi_extra={"requestBody": alertmanager_body()},
 )
 async def alertmanager_webhook(request: Request) -> Accepted:
@@ -171,7 +172,7 @@ async def alertmanager_webhook(request: Request) -> Accepted:
 @router.post(
     "/api/v1/alerts/generic",
     status_code=status.HTTP_202_ACCEPTED,
-    responses=refusals(400, 401, 404, 413, 422, 503),
+    responses=refusals(400, 401, 404, 413, 422, 503, described=INTAKE_REFUSALS),
     openapi_extra={"requestBody": generic_body()},
 )
 async def generic_alert(request: Request) -> Accepted:
@@ -185,7 +186,7 @@ async def generic_alert(request: Request) -> Accepted:
 @router.post(
     "/api/v1/alerts/heartbeat",
     status_code=status.HTTP_202_ACCEPTED,
-    responses=refusals(401, 404, 503),
+    responses=refusals(401, 404, 503, described=INTAKE_REFUSALS),
 )
 async def heartbeat_check_in(request: Request) -> Accepted:
     """A heartbeat's check-in (`curl -fsS -X POST -H 'Authorization: Bearer <key>' …`). Silent
@@ -200,7 +201,7 @@ async def heartbeat_check_in(request: Request) -> Accepted:
 @router.post(
     "/api/v1/alerts/sentry/{key}",
     status_code=status.HTTP_202_ACCEPTED,
-    responses=refusals(400, 401, 404, 413, 422),
+    responses=refusals(400, 401, 404, 413, 422, described=INTAKE_REFUSALS),
     openapi_extra={"requestBody": sentry_body(), "parameters": SENTRY_HEADER_PARAMETERS},
 )
 async def sentry_webhook(request: Request, key: str) -> Accepted:
@@ -255,7 +256,7 @@ def take_spooled(db: Database, clock: Clock) -> Callable[[Spooled], None]:
 PAGERDUTY_DOCUMENTED: dict[str, Any] = {
     "status_code": status.HTTP_202_ACCEPTED,
     "response_model": PagerDutyAccepted,
-    "responses": refusals(400, 404, 413, 422, 503),
+    "responses": refusals(400, 404, 413, 422, 503, described=INTAKE_REFUSALS),
     "openapi_extra": {"requestBody": pagerduty_body()},
 }
 

@@ -1,5 +1,5 @@
-"""API shapes for integrations, alert outcomes, silences and refusals; the OpenAPI
-documents of the intake endpoints' bodies."""
+"""API shapes for integrations, alert outcomes and silences; the OpenAPI documents of the
+intake endpoints' bodies and refusals."""
 
 from __future__ import annotations
 
@@ -98,18 +98,6 @@ class SilenceView(BaseModel):
     alerts_silenced: int
 
 
-class Problem(BaseModel):
-    """RFC 9457 problem details: how every refusal reads (`application/problem+json`)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    type: str = Field(description="https://fireline.dev/problems/<kind>")
-    title: str
-    status: int
-    detail: str
-    instance: str = Field(description="the path that was asked")
-
-
 class PagerDutyAccepted(BaseModel):
     """What PagerDuty's Events API v2 answers, and so Fireline too."""
 
@@ -123,43 +111,16 @@ class PagerDutyAccepted(BaseModel):
 # document what the sources' parsers accept. A router cannot add to components/schemas, so the
 # schemas are written in place.
 
-PROBLEM_TYPE = "application/problem+json"
-
-INTAKE_REFUSALS = {
-    400: "Malformed JSON: the body is not JSON text",
+INTAKE_REFUSALS = {  # 400 and 413 read as `openapi.REFUSALS` say
     401: "No integration key was sent (Sentry: the signature does not match the body)",
     404: "Unknown, revoked or other-kind integration key",
-    413: "The body is larger than the limit",
     422: "The payload breaks its source's schema; `field` names the first wrong field",
     503: "The database is unreachable and nothing was stored: retry after `Retry-After` seconds",
 }
-API_REFUSALS = {
-    400: "Malformed JSON: the body is not JSON text",
-    401: "No API token, or an unknown or revoked one",
-    403: "The token's user may not do this",
+API_REFUSALS = {  # the others read as `openapi.REFUSALS` say
     404: "No such team, integration or silence",
     409: "The silence has already ended",
-    422: "Invalid input; `field` or `errors` name what is wrong",
 }
-
-
-def refusals(
-    *statuses: int, described: dict[int, str] = INTAKE_REFUSALS
-) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI responses for the refusals an endpoint can answer, each problem+json."""
-    problem = _in_place(Problem.model_json_schema())
-    documented: dict[int | str, dict[str, Any]] = {}
-    for status in statuses:
-        response: dict[str, Any] = {
-            "description": described[status],
-            "content": {PROBLEM_TYPE: {"schema": problem}},
-        }
-        if status == 503:
-            response["headers"] = {
-                "Retry-After": {"description": "seconds", "schema": {"type": "integer"}}
-            }
-        documented[status] = response
-    return documented
 
 
 def json_body(schema: dict[str, Any], description: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, status
 from fireline.auth.actor import Role
 from fireline.context import DB, ActorDep, ClockDep, RowId
 from fireline.errors import Invalid
+from fireline.openapi import refusals
 from fireline.orgs import service
 from fireline.orgs.models import PolicyVersion
 from fireline.orgs.schemas import (
@@ -54,7 +55,7 @@ def list_teams(db: DB, actor: ActorDep) -> list[TeamView]:
     return [TeamView(id=t.id, slug=t.slug, name=t.name) for t in service.teams(db, actor)]
 
 
-@router.post("/teams", status_code=status.HTTP_201_CREATED)
+@router.post("/teams", status_code=status.HTTP_201_CREATED, responses=refusals(401, 403, 409))
 def create_team(body: NewTeam, db: DB, clock: ClockDep, actor: ActorDep) -> TeamView:
     if (body.preset is None) == (body.source is None):
         raise Invalid("preset", "give exactly one of preset or source")
@@ -98,7 +99,7 @@ def policy_version(team: str, number: RowId, db: DB, actor: ActorDep) -> PolicyV
     return _version_view(service.team_version(db, actor, team, number), full=True)
 
 
-@router.post("/policies/validate")
+@router.post("/policies/validate", responses=refusals(401))
 def validate_policy(body: PolicySource, actor: ActorDep) -> ValidationReport:
     """Check a policy without storing it: schema, references, and its own examples."""
     actor.require(Role.viewer)
@@ -118,7 +119,7 @@ def list_presets(actor: ActorDep) -> list[str]:
     return preset_names()
 
 
-@router.get("/presets/{name}")
+@router.get("/presets/{name}", responses=refusals(401))
 def get_preset(name: str, actor: ActorDep) -> dict[str, Any]:
     source = preset_text(name)
     return {
@@ -128,7 +129,7 @@ def get_preset(name: str, actor: ActorDep) -> dict[str, Any]:
     }
 
 
-@router.post("/teams/{team}/classify")
+@router.post("/teams/{team}/classify", responses=refusals(401, 404))
 def classify_signals(team: str, body: ClassifyRequest, db: DB, actor: ActorDep) -> ClassifyView:
     """What the team's policy in force would make of these signals, without opening anything."""
     policy = service.team_policy(db, actor, team).policy
@@ -142,7 +143,7 @@ def classify_signals(team: str, body: ClassifyRequest, db: DB, actor: ActorDep) 
     )
 
 
-@router.post("/teams/{team}/due")
+@router.post("/teams/{team}/due", responses=refusals(401, 404))
 def due(team: str, body: DueRequest, db: DB, actor: ActorDep) -> DueView:
     judged = service.team_policy(db, actor, team)
     if body.opened.tzinfo is None:

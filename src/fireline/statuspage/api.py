@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import Response
 
 from fireline.context import DB, ActorDep, ClockDep, RowId
+from fireline.openapi import refusals
 from fireline.statuspage import atom, service
 from fireline.statuspage.schemas import (
     ComponentView,
@@ -23,7 +24,11 @@ def components(db: DB, actor: ActorDep) -> list[ComponentView]:
     return service.list_components(db, actor)
 
 
-@router.post("/api/v1/status/components", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/api/v1/status/components",
+    status_code=status.HTTP_201_CREATED,
+    responses=refusals(401, 403, 409),
+)
 def add_component(body: NewComponent, db: DB, clock: ClockDep, actor: ActorDep) -> ComponentView:
     return service.add_component(db, clock, actor, body)
 
