@@ -512,3 +512,15 @@ def test_the_repeated_autumn_hour_after_a_window_closed_is_not_working_time() ->
         night.add_business_time(second_pass, timedelta(minutes=10)), at("2027-11-08 00:40")
     )
     assert night.business_time_between(second_pass, at("2027-11-08 00:40")) == timedelta(minutes=10)
+
+
+def test_business_time_between_counts_across_a_fold_in_utc() -> None:
+    """Lord Howe's clocks go back half an hour at 02:00 on 2025-04-06: one second after
+    01:59:59 (daylight time) reads 01:30:00 (standard time), still inside a 00:00-02:00
+    window, and one second of business time has passed (found by hypothesis)."""
+    zone = ZoneInfo("Australia/Lord_Howe")
+    sundays = calendar(zone, days=(6,), start="00:00", end="02:00", country=None)
+    start = datetime(2025, 4, 6, 1, 59, 59, tzinfo=zone)
+    due = sundays.add_business_time(start, timedelta(seconds=1))
+    assert (due.hour, due.minute, due.fold) == (1, 30, 1)
+    assert sundays.business_time_between(start, due) == timedelta(seconds=1)

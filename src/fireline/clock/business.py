@@ -221,7 +221,9 @@ class BusinessCalendar:
     def business_time_between(self, first: datetime, last: datetime) -> timedelta:
         """Working time elapsed in [first, last): what a paused clock gives back."""
         total = timedelta(0)
-        if last > first:
+        # In UTC: two times of one zone compare by wall clock, blind to a fold (01:30 after a
+        # clock went back would read as before 01:59 of the hour before it).
+        if last.astimezone(UTC) > first.astimezone(UTC):
             for opens, closes in self.working_windows(first, last):
                 total += closes - opens
         return total
