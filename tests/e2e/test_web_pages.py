@@ -121,6 +121,20 @@ def test_a_form_without_the_sessions_csrf_token_changes_nothing(web: TestClient)
     assert "Real one" in web.get("/app/incidents").text
 
 
+def test_nul_in_a_form_is_refused_on_the_page_and_stores_nothing(web: TestClient) -> None:
+    """PostgreSQL cannot store NUL: a form carrying it gets the page's 422, never a 500."""
+    csrf = sign_in(web, "ada")
+    answer = web.post(
+        "/app/incidents", data={"csrf_token": csrf, "team": "openverse", "title": "X\x00Y"}
+    )
+    assert answer.status_code == 422
+    assert "NUL" in answer.text
+    assert "No incidents match" in web.get("/app/incidents").text
+    web.cookies.clear()
+    login = web.post("/login", data={"organisation": "acme", "handle": "ada\x00", "password": "x"})
+    assert login.status_code == 422
+
+
 def test_signing_out_ends_the_session_for_good(web: TestClient) -> None:
     csrf = sign_in(web, "ada")
     cookie = web.cookies.get("fireline_session")

@@ -31,7 +31,7 @@ from fireline.statuspage import service as statuspage
 from fireline.statuspage.schemas import ComponentState, NewStatusUpdate
 from fireline.tickets import service as tickets
 from fireline.web.render import page
-from fireline.web.session import COOKIE, Form, User, set_cookie
+from fireline.web.session import COOKIE, Form, User, set_cookie, storable_form
 
 router = APIRouter(include_in_schema=False)
 
@@ -86,7 +86,7 @@ def login_form(request: Request, db: DB) -> HTMLResponse:
 
 @router.post("/login", response_model=None)
 async def login(request: Request, db: DB, clock: ClockDep) -> Response:
-    form = await request.form()
+    form = storable_form(await request.form())
     then = _safe_then(str(form.get("then") or ""))
     try:
         started = sign_in(

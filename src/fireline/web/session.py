@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+from collections.abc import Mapping
 from typing import Annotated
 from urllib.parse import quote
 
@@ -13,7 +14,8 @@ from fastapi.responses import RedirectResponse, Response
 from fireline import problems
 from fireline.auth.sessions import SignedIn, signed_in
 from fireline.context import DB, ClockDep
-from fireline.errors import FirelineError, Forbidden, Unauthorized
+from fireline.errors import FirelineError, Forbidden, Invalid, Unauthorized
+from fireline.storable import NUL_REFUSED
 from fireline.web import render
 
 COOKIE = "fireline_session"
@@ -45,7 +47,16 @@ async def checked_form(request: Request, user: User) -> dict[str, str]:
     sent = form.get("csrf_token")
     if not isinstance(sent, str) or not hmac.compare_digest(sent, user.csrf_token):
         raise Forbidden("the form's CSRF token is missing or stale; reload the page")
-    return {k: v for k, v in form.items() if isinstance(v, str)}
+    return storable_form(form)
+
+
+def storable_form(form: Mapping[str, object]) -> dict[str, str]:
+    """A form's text fields; text with NUL, which PostgreSQL cannot store, is refused."""
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    for name, value in fields.items():
+        if "\x00" in value or "\x00" in name:
+            raise Invalid(name, NUL_REFUSED)
+    return fields
 
 
 Form = Annotated[dict[str, str], Depends(checked_form)]
