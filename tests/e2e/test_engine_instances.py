@@ -22,10 +22,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from fireline.auth.actor import Role, Via
+from fireline.auth.actor import Actor, Role, Via
 from fireline.auth.service import actor_for, add_user
-from fireline.clock.now import ManualClock, SystemClock
+from fireline.clock.now import Clock, ManualClock, SystemClock
 from fireline.engine.cycle import Engine
+from fireline.engine.steps import escalations
+from fireline.escalation import service as escalation_service
 from fireline.escalation.models import Timer
 from fireline.escalation.schemas import NewEscalationPolicy
 from fireline.escalation.service import create_policy
@@ -95,18 +97,23 @@ def slow_receiver() -> Iterator[Receiver]:
     yield from serve(Receiver(delay=0.05))
 
 
-def pages(db: Database, url: str, count: int) -> None:
-    """`count` P1 tickets of a team whose escalation pages one person by webhook at once."""
-    clock = SystemClock()
-    unlimited = preset_text("hail") + "\npage_limits: {max_pages: 1000000, window_minutes: 1}\n"
+def paging_org(
+    db: Database,
+    clock: Clock,
+    name: str,
+    steps: list[str],
+    delay_minutes: int = 1,
+    policy: str = preset_text("hail"),
+) -> Actor:
+    """An organisation whose Hail team's escalation pages `steps` (a person each, `admin`
+    its admin among them); the admin."""
     with db.transaction() as session:
-        org = create_organisation(session, clock, "load", "Load")
+        org = create_organisation(session, clock, name, name.title())
         team = create_team(session, clock, org.id, "hail", "Hail")
-        store_policy(session, clock, team, unlimited, "load.yaml", None)
-        admin = actor_for(add_user(session, clock, org.id, "admin", "Admin", Role.admin), Via.api)
-    add_contact_method(
-        db, clock, admin, "admin", NewContactMethod(name="hook", kind="webhook", target=url)
-    )
+        store_policy(session, clock, team, policy, f"{name}.yaml", None)
+        admin = actor_for(add_user(session, clock, org.id, "admin", "A", Role.admin), Via.api)
+        for handle in set(steps) - {"admin"}:
+            add_user(session, clock, org.id, handle, handle.title(), Role.responder)
     create_policy(
         db,
         clock,
@@ -116,9 +123,23 @@ def pages(db: Database, url: str, count: int) -> None:
                 "slug": "p",
                 "name": "P",
                 "teams": ["hail"],
-                "steps": [{"targets": [{"kind": "person", "name": "admin"}], "delay_minutes": 600}],
+                "steps": [
+                    {"targets": [{"kind": "person", "name": h}], "delay_minutes": delay_minutes}
+                    for h in steps
+                ],
             }
         ),
+    )
+    return admin
+
+
+def pages(db: Database, url: str, count: int) -> None:
+    """`count` P1 tickets of a team whose escalation pages one person by webhook at once."""
+    clock = SystemClock()
+    unlimited = preset_text("hail") + "\npage_limits: {max_pages: 1000000, window_minutes: 1}\n"
+    admin = paging_org(db, clock, "load", ["admin"], 600, unlimited)
+    add_contact_method(
+        db, clock, admin, "admin", NewContactMethod(name="hook", kind="webhook", target=url)
     )
     for first in range(0, count, 500):
         open_tickets(
@@ -239,28 +260,7 @@ def test_an_acknowledgement_that_commits_first_stops_the_next_step_in_every_race
     threads. Either the ack wins and nobody is paged for step 2, or the page was committed
     before the ack; never a step-2 page after the ack."""
     clock = ManualClock(datetime(2026, 11, 25, 15, tzinfo=UTC))
-    with pg.transaction() as session:
-        org = create_organisation(session, clock, "race", "Race")
-        team = create_team(session, clock, org.id, "hail", "Hail")
-        store_policy(session, clock, team, preset_text("hail"), "preset:hail", None)
-        admin = actor_for(add_user(session, clock, org.id, "admin", "A", Role.admin), Via.api)
-        add_user(session, clock, org.id, "second", "S", Role.responder)
-    create_policy(
-        pg,
-        clock,
-        admin,
-        NewEscalationPolicy.model_validate(
-            {
-                "slug": "p",
-                "name": "P",
-                "teams": ["hail"],
-                "steps": [
-                    {"targets": [{"kind": "person", "name": "admin"}], "delay_minutes": 1},
-                    {"targets": [{"kind": "person", "name": "second"}], "delay_minutes": 1},
-                ],
-            }
-        ),
-    )
+    admin = paging_org(pg, clock, "race", ["admin", "second"])
     engine = Engine(pg, clock, Channels(pg, clock, "s"), instance="racer")
     outcomes: Counter[str] = Counter()
     for trial in range(200):
@@ -303,3 +303,42 @@ def test_an_acknowledgement_that_commits_first_stops_the_next_step_in_every_race
         if ack_won:
             assert "escalation.paged1" not in later  # the stale timer did nothing
     assert sum(outcomes.values()) == 200
+
+
+def test_a_batch_does_not_wait_for_an_escalation_being_acknowledged(pg: Database) -> None:
+    """The batch skips an escalation another transaction holds: its other timers commit
+    meanwhile, and the held one fires after, alone, once the lock is free, and sees the
+    acknowledgement that committed first."""
+    clock = ManualClock(datetime(2026, 11, 25, 15, tzinfo=UTC))
+    admin = paging_org(pg, clock, "held", ["admin"])
+    acked, other = open_tickets(
+        pg,
+        clock,
+        admin,
+        [NewTicket(team="hail", title=t, signals={"cost_usd_per_hour": 500}) for t in "ab"],
+    )
+    firing = threading.Thread(
+        target=escalations.run, args=(pg, clock, "batch", timedelta(minutes=1), 200)
+    )
+
+    def paged(ticket_id: int) -> bool:
+        with pg.transaction() as session:
+            return bool(
+                session.scalar(
+                    select(func.count())
+                    .select_from(OutboxMessage)
+                    .where(OutboxMessage.ticket_id == ticket_id)
+                )
+            )
+
+    with pg.transaction() as session:
+        escalation_service.acknowledge(session, admin, clock.now(), acked.id)
+        firing.start()
+        wait_for(lambda: paged(other.id), 30)  # committed while the ack holds the other
+        assert firing.is_alive()  # the held timer waits for the acknowledgement to commit
+    firing.join(30)
+
+    assert not paged(acked.id)
+    with pg.transaction() as session:
+        outcomes = dict(session.execute(select(Timer.escalation_id, Timer.outcome)).all())
+    assert outcomes == {1: "stale: escalation is acknowledged at epoch 2", 2: "paged 1"}

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, func, select, update
 
 from fireline.clock.now import ManualClock
 from fireline.engine.cycle import Engine, EngineRefused
@@ -282,6 +282,64 @@ def test_a_frozen_instance_cannot_commit_a_claim_another_took_over(
         escalations._fire(db, clock, "frozen", stale)
 
     assert subjects(db, paging, "ada") == ["[P1] #1 Batch is on fire"]
+
+
+def test_a_batch_of_timers_costs_a_few_statements_not_a_few_per_timer(
+    db: Database, clock: ManualClock, paging: World
+) -> None:
+    for n in range(30):
+        p1(db, clock, paging, f"fire {n}")
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        fired = escalations.run(db, clock, "batch", timedelta(minutes=1), 200)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+    assert fired == 30
+    assert len(statements) <= 25  # it was about 15 for each timer
+    with db.transaction() as session:
+        pages = session.scalar(select(func.count()).select_from(OutboxMessage))
+        undone = session.scalar(
+            select(func.count()).select_from(Timer).where(Timer.done_at.is_(None))
+        )
+    assert pages == 30 and undone == 30  # each paged ada once and set its step-2 timer
+    for ticket in range(1, 31):
+        [paged] = [
+            e for e in ticket_timeline(db, paging.admin, ticket) if e.kind == "escalation.paged"
+        ]
+        assert "paged ada (squad: primary" in paged.summary and paged.via == "engine"
+
+
+def test_a_failing_timer_does_not_hold_back_the_rest_of_its_batch(
+    db: Database, clock: ManualClock, paging: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tickets = [p1(db, clock, paging, f"fire {n}") for n in range(3)]
+    step = escalations._step
+
+    def failing(*args: object, **kwargs: object) -> None:
+        if "fire 1" in str(args[3]):
+            raise RuntimeError("a bad timer")
+        step(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(escalations, "_step", failing)
+
+    assert escalations.run(db, clock, "batch", timedelta(minutes=1), 200) == 2
+
+    with db.transaction() as session:
+        done = session.scalars(select(Timer.escalation_id).where(Timer.outcome.is_not(None)))
+        assert sorted(done) == [1, 3]
+    paged = {
+        t
+        for t in tickets
+        for e in ticket_timeline(db, paging.admin, t)
+        if e.kind == "escalation.paged"
+    }
+    assert paged == {tickets[0], tickets[2]}
 
 
 def test_every_page_enters_the_outbox_once_however_often_engines_run(

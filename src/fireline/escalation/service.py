@@ -3,8 +3,10 @@ turning a step's targets into the people to page, each with the reason."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
@@ -26,6 +28,7 @@ from fireline.escalation.schemas import (
 )
 from fireline.notify.models import OutboxMessage
 from fireline.oncall.models import ScheduleRow
+from fireline.oncall.rotation import OnCall
 from fireline.oncall.service import on_call
 from fireline.orgs.models import Team
 from fireline.policy.schema import TECH_LEAD, Level, Paging, Policy
@@ -213,22 +216,38 @@ def get_policy(db: Database, actor: Actor, slug: str) -> EscalationPolicyView:
         return _policy_view(session, _policy_row(session, actor.org_id, slug))
 
 
-def load_plan(session: Session, policy_id: int) -> plan.Plan:
-    row = session.get(EscalationPolicyRow, policy_id)
-    assert row is not None
-    return plan.Plan(
-        tuple(
+def load_plans(session: Session, policy_ids: Iterable[int]) -> dict[int, plan.Plan]:
+    """The plans of several escalation policies, in two queries."""
+    wanted = set(policy_ids)
+    if not wanted:
+        return {}
+    repeats = dict(
+        session.execute(
+            select(EscalationPolicyRow.id, EscalationPolicyRow.repeat).where(
+                EscalationPolicyRow.id.in_(wanted)
+            )
+        ).all()
+    )
+    assert set(repeats) == wanted, f"no escalation policies {sorted(wanted - set(repeats))}"
+    steps: dict[int, list[plan.Step]] = {policy_id: [] for policy_id in wanted}
+    for policy_id, delay_seconds, targets in session.execute(
+        select(StepRow.policy_id, StepRow.delay_seconds, StepRow.targets)
+        .where(StepRow.policy_id.in_(wanted))
+        .order_by(StepRow.policy_id, StepRow.position)
+    ):
+        steps[policy_id].append(
             plan.Step(
                 tuple(
                     plan.Target(plan.TargetKind(t["kind"]), t.get("name", ""), t.get("layer"))
-                    for t in s.targets
+                    for t in targets
                 ),
-                timedelta(seconds=s.delay_seconds),
+                timedelta(seconds=delay_seconds),
             )
-            for s in _steps(session, policy_id)
-        ),
-        row.repeat,
-    )
+        )
+    return {
+        policy_id: plan.Plan(tuple(steps[policy_id]), repeat)
+        for policy_id, repeat in repeats.items()
+    }
 
 
 def _timer(escalation: Escalation, due: datetime, now: datetime) -> Timer:
@@ -471,18 +490,71 @@ def resolve_targets(
     now: datetime,
 ) -> Resolved:
     """The people a step pages, each with why; schedules that are off duty hold the step."""
+    return resolve_many(session, now, [Ask(org_id, targets, policy, service)])[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """One step's targets to resolve: whose organisation, under which team policy and service."""
+
+    org_id: int
+    targets: tuple[plan.Target, ...]
+    policy: Policy
+    service: str | None
+
+
+def resolve_many(session: Session, now: datetime, asks: Sequence[Ask]) -> list[Resolved]:
+    """`resolve_targets` for many steps at once: one on-call answer per organisation for every
+    schedule the steps name, and one query (and lock) for every person they page."""
+    slugs: dict[int, set[str]] = {}
+    for ask in asks:
+        for target in ask.targets:
+            if target.kind is plan.TargetKind.schedule:
+                slugs.setdefault(ask.org_id, set()).add(target.name)
+    answers = {
+        (org_id, answer.schedule): answer
+        for org_id, names in slugs.items()
+        for answer in on_call(session, org_id, now, sorted(names))
+    }
+    wanted = [_wanted(ask, answers) for ask in asks]
+    handles = {handle for handles, _, _ in wanted for handle, _ in handles}
+    # FOR KEY SHARE: a deactivation (FOR UPDATE) committing meanwhile is seen, not raced.
+    users = (
+        {
+            (row.org_id, row.handle): row
+            for row in session.execute(
+                select(User.org_id, User.handle, User.id, User.deactivated_at)
+                .where(User.org_id.in_({ask.org_id for ask in asks}), User.handle.in_(handles))
+                .order_by(User.id)
+                .with_for_update(read=True, key_share=True)
+            )
+        }
+        if handles
+        else {}
+    )
+    return [
+        _chosen(ask.org_id, handles, notes, held, users)
+        for ask, (handles, notes, held) in zip(asks, wanted, strict=True)
+    ]
+
+
+def _wanted(
+    ask: Ask, answers: dict[tuple[int, str], OnCall]
+) -> tuple[list[tuple[str, str]], list[str], list[datetime]]:
+    """Whom a step's targets name (handle, why), notes on those that name nobody, and the
+    times off-duty schedules hold the step until."""
+    policy, service = ask.policy, ask.service
     handles: list[tuple[str, str]] = []
     notes: list[str] = []
     held: list[datetime] = []
-    for target in targets:
+    for target in ask.targets:
         if target.kind is plan.TargetKind.person:
             handles.append((target.name, NAMED))
         elif target.kind is plan.TargetKind.schedule:
-            answers = on_call(session, org_id, now, [target.name])
-            if not answers:
+            answer = answers.get((ask.org_id, target.name))
+            if answer is None:
                 notes.append(f"schedule {target.name} no longer exists")
                 continue
-            answer = answers[0]
             if target.layer is not None:
                 duty = next((d for d in answer.duties if d.layer == target.layer), None)
                 if duty is not None and duty.person is not None:
@@ -514,29 +586,27 @@ def resolve_targets(
                         handles.append((lead, f"{category.name}: {why}"))
                 else:
                     handles.append((contact, f"{category.name} contact"))
-    # FOR KEY SHARE: a deactivation (FOR UPDATE) committing meanwhile is seen, not raced.
-    users = (
-        {
-            row.handle: row
-            for row in session.execute(
-                select(User.handle, User.id, User.deactivated_at)
-                .where(User.org_id == org_id, User.handle.in_({h for h, _ in handles}))
-                .with_for_update(read=True, key_share=True)
-            )
-        }
-        if handles
-        else {}
-    )
+    return handles, notes, held
+
+
+def _chosen(
+    org_id: int,
+    handles: list[tuple[str, str]],
+    notes: list[str],
+    held: list[datetime],
+    users: dict[tuple[int, str], Any],
+) -> Resolved:
     recipients: list[Recipient] = []
     skipped: list[Skipped] = []
     for handle, why in handles:
-        if handle not in users:
+        user = users.get((org_id, handle))
+        if user is None:
             notes.append(f"{handle} ({why}) is not a user: nobody to page")
-        elif users[handle].deactivated_at is not None:
+        elif user.deactivated_at is not None:
             if all(s.handle != handle for s in skipped):
                 skipped.append(Skipped(handle, why, named=why == NAMED))
         elif all(r.handle != handle for r in recipients):
-            recipients.append(Recipient(users[handle].id, handle, why))
+            recipients.append(Recipient(user.id, handle, why))
     return Resolved(recipients, min(held) if held and not recipients else None, notes, skipped)
 
 
