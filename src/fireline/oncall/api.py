@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 from pydantic import AwareDatetime
 
-from fireline.context import DB, ActorDep, ClockDep
+from fireline.context import DB, ActorDep, ClockDep, RowId
 from fireline.oncall import ical, service
 from fireline.oncall.rotation import RESPONDER
 from fireline.oncall.schemas import (
@@ -80,7 +80,7 @@ def list_overrides(
 
 
 @router.delete("/schedules/{slug}/overrides/{override_id}", status_code=status.HTTP_204_NO_CONTENT)
-def remove_override(slug: str, override_id: int, db: DB, actor: ActorDep) -> Response:
+def remove_override(slug: str, override_id: RowId, db: DB, actor: ActorDep) -> Response:
     service.remove_override(db, actor, slug, override_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
