@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import TextClause, func, insert, or_, select, text
+from sqlalchemy import TextClause, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from fireline.auth.actor import Actor, Role
@@ -23,6 +23,7 @@ from fireline.orgs.models import Team
 from fireline.orgs.service import PolicyInForce, policy_of_version, team_and_policy, team_by_slug
 from fireline.policy.schema import UnknownLevel
 from fireline.statuspage.notices import close_notices, open_upstream_notice
+from fireline.store.bulk import insert_with_ids
 from fireline.store.db import Database
 from fireline.tickets.models import Comment, Link, PriorityChange, Ticket
 from fireline.tickets.schemas import (
@@ -163,8 +164,7 @@ def open_in(
     for item, columns in zip(opened, extra or [{}] * len(opened), strict=True):
         item.row.update(columns)
     # Core-level bulk insert: one statement for the burst, ids back in parameter order.
-    # On the connection: the rows are plain values, with none of the ORM's bulk bookkeeping.
-    ids = session.connection().execute(_INSERT_TICKETS, [item.row for item in opened]).scalars()
+    ids = insert_with_ids(session, Ticket, [item.row for item in opened])
     events: list[dict[str, Any]] = []
     for item, ticket_id in zip(opened, ids, strict=True):
         item.row["id"] = ticket_id
@@ -176,9 +176,6 @@ def open_in(
         _start_paging(session, actor, now, item)
     session.flush()
     return opened
-
-
-_INSERT_TICKETS = insert(Ticket).returning(Ticket.id, sort_by_parameter_order=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,7 +60,10 @@ def record(
 def record_rows(session: Session, rows: list[dict[str, Any]]) -> None:
     """Append many events in one statement (rows from `event_row`)."""
     if rows:
-        session.execute(insert(Event), rows)
+        # Pending objects first (events may name a row added a moment ago), then a Core
+        # insert: the rows are plain values, with none of the ORM's bulk bookkeeping.
+        session.flush()
+        session.connection().execute(insert(Event), rows)
 
 
 def events_of(
