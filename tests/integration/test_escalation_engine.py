@@ -15,9 +15,11 @@ from fireline.clock.now import ManualClock
 from fireline.engine.cycle import Engine, EngineRefused
 from fireline.engine.lease import Fenced, claim
 from fireline.engine.steps import escalations
+from fireline.engine.steps.outbox import SENDERS
 from fireline.escalation.models import Timer
 from fireline.escalation.schemas import NewEscalationPolicy
 from fireline.escalation.service import create_policy, replace_policy
+from fireline.notify.channels.delivery import Delivery
 from fireline.notify.channels.registry import Channels
 from fireline.notify.channels.webhook import SIGNATURE, sign
 from fireline.notify.models import ContactMethod, OutboxMessage
@@ -375,6 +377,38 @@ def test_in_a_storm_the_excess_is_bundled_into_one_summary(
     received = subjects(db, paging, "ada")
     assert len(acknowledge_all) == 8 and len(received) == 6
     assert received[0] == "3 more alerts held back in a storm"
+
+
+class SlowChannels(Channels):
+    """Each delivery takes two minutes of the clock: longer than the engine's lease."""
+
+    def send(self, delivery: Delivery) -> None:
+        super().send(delivery)
+        assert isinstance(self.clock, ManualClock)
+        self.clock.advance(timedelta(minutes=2))
+
+
+def test_no_delivery_begins_once_the_claim_has_run_out_and_each_page_goes_out_once(
+    db: Database, clock: ManualClock, paging: World
+) -> None:
+    for n in range(5):
+        p1(db, clock, paging, f"fire {n}")
+    worker = Engine(db, clock, SlowChannels(db, clock, SECRET), instance="slow")
+
+    first = worker.cycle()
+    for _ in range(5):
+        worker.cycle()
+
+    assert 1 <= first.deliveries <= SENDERS  # only those begun before the lease ran out
+    assert sorted(subjects(db, paging, "ada")) == [f"[P1] #{n + 1} fire {n}" for n in range(5)]
+    with db.transaction() as session:
+        ada = session.execute(
+            select(OutboxMessage.status, OutboxMessage.attempts).where(
+                OutboxMessage.subject.like("%fire%"),
+                OutboxMessage.user_id == paging.responder.user_id,
+            )
+        ).all()
+    assert ada == [("sent", 1)] * 5
 
 
 def test_webhooks_are_signed_with_their_own_secret_and_carry_the_idempotency_key(

@@ -34,7 +34,7 @@ class EngineRefused(RuntimeError):
 class CycleReport:
     at: datetime
     timers: int
-    deliveries: int
+    deliveries: int  # pages dealt with: sent, failed, or held back in a storm
     heartbeats: int = 0
 
 
