@@ -20,12 +20,11 @@ from machine import describe
 from receiver import webhook_receiver
 from sqlalchemy import func, select
 from tickets import postgres_url
-from timers import cpu_seconds
+from timers import cpu_seconds, wait_until_running
 
 from fireline.auth.actor import Role
 from fireline.auth.service import add_user
 from fireline.clock.now import SystemClock
-from fireline.engine.models import EngineInstance
 from fireline.notify.models import ContactMethod, NotificationRule, OutboxMessage
 from fireline.notify.outbox import Page, enqueue
 from fireline.orgs.service import create_organisation
@@ -79,10 +78,7 @@ def main() -> None:
             for _ in range(args.workers)
         ]
         try:
-            while running(db) < args.workers:  # all started up (imports are slow)
-                if any(w.poll() is not None for w in workers):
-                    raise SystemExit("a worker exited")
-                time.sleep(0.01)
+            wait_until_running(db, workers)  # all started up (imports are slow)
             first, cpu = time.perf_counter(), sum(cpu_seconds(w.pid) for w in workers)
             before = received.value
             while True:
@@ -114,12 +110,6 @@ def main() -> None:
         f"{after_first / (done - first):,.0f}/s, worker CPU {cpu / after_first * 1e6:,.0f} µs "
         "per page"
     )
-
-
-def running(db: Database) -> int:
-    """How many engines have registered (started up and connected)."""
-    with db.transaction() as session:
-        return session.scalar(select(func.count()).select_from(EngineInstance)) or 0
 
 
 if __name__ == "__main__":
