@@ -20,6 +20,7 @@ from fireline import openapi, problems
 from fireline.auth.api import router as auth_router
 from fireline.clock.now import Clock, SystemClock
 from fireline.context import StorableInput
+from fireline.engine.configured import paging_engine
 from fireline.engine.cycle import Engine, last_cycle
 from fireline.escalation.api import router as escalation_router
 from fireline.incidents.api import router as incidents_router
@@ -28,7 +29,6 @@ from fireline.intake.api import take_spooled
 from fireline.intake.group_commit import GroupCommit
 from fireline.intake.spool import Drainer, Spool
 from fireline.notify.api import router as notify_router
-from fireline.notify.channels.registry import Channels
 from fireline.oncall.api import router as oncall_router
 from fireline.orgs.api import router as orgs_router
 from fireline.settings import Settings
@@ -60,24 +60,6 @@ class RedactTokens(logging.Filter):
 
 ENGINE_STALE = timedelta(seconds=30)
 ENGINE_STALLED = {503: "No engine has completed a cycle within the last 30 seconds"}
-
-
-def paging_engine(settings: Settings, db: Database, clock: Clock) -> Engine:
-    channels = Channels(
-        db,
-        clock,
-        settings.webhook_secret,
-        settings.smtp_host,
-        settings.smtp_port,
-        settings.smtp_sender,
-    )
-    return Engine(
-        db,
-        clock,
-        channels,
-        lease=timedelta(seconds=settings.engine_lease_seconds),
-        batch=settings.engine_batch,
-    )
 
 
 def create_app(

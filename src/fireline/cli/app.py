@@ -111,8 +111,8 @@ def worker(
     import signal
     import threading
 
-    from fireline.app import paging_engine
     from fireline.clock.now import SystemClock
+    from fireline.engine.configured import paging_engine
     from fireline.engine.cycle import EngineRefused
     from fireline.store.db import Database
 
