@@ -28,7 +28,7 @@ lint: bootstrap
 	$(BIN)/lint-imports
 
 # Three workers, one test file each at a time: much of the suite waits on PostgreSQL's commits,
-# so three overlap well on two cores (about 6 minutes here, 9 in one process).
+# so three overlap well on two cores (about 4 minutes here on 2026-11-27).
 test: lint
 	$(BIN)/pytest -n 3 --dist loadfile
 

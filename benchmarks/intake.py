@@ -181,6 +181,8 @@ def first_pages(name: str, url: str, rate: float, seconds: float) -> None:
                 head = await reader.readuntil(b"\r\n\r\n")
                 length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
                 answer = json.loads(await reader.readexactly(length))
+                if "alerts" not in answer:
+                    raise RuntimeError(f"alert {n} refused: {answer}")
                 accepted[answer["alerts"][0]["ticket_id"]] = time.time()
                 writer.close()
 
