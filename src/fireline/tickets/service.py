@@ -671,7 +671,8 @@ def move_in(
         ticket.responded_at = now
     if previous.open and not target.open:
         escalation.stop(session, actor, now, ticket.id)
-        close_notices(session, now, ticket.id)
+        if UPSTREAM in ticket.labels:  # only an upstream ticket has a notice (labels only grow)
+            close_notices(session, now, ticket.id)
     elif target.open and not previous.open and ticket.priority is not None:
         escalation.restart(
             session,
