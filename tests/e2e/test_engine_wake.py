@@ -100,6 +100,8 @@ def worker(pg: Database, postgres_url: str) -> Iterator[subprocess.Popen[bytes]]
         "FIRELINE_DATABASE_URL": postgres_url,
         "FIRELINE_WEBHOOK_SECRET": "s",
     }
+    # The last test's worker has exited, but PostgreSQL may list its session a moment longer.
+    wait_for(lambda: listeners(postgres_url) == [])
     process = subprocess.Popen(
         [FIRELINE, "worker", "--interval", str(SWEEP_SECONDS)],
         env=env,

@@ -112,6 +112,11 @@ def worker(
     import signal
     import threading
 
+    # First, so that a worker stopped while it starts (imports take seconds) stops cleanly.
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+
     from fireline.clock.now import SystemClock
     from fireline.engine.configured import paging_engine
     from fireline.engine.cycle import EngineRefused
@@ -124,9 +129,6 @@ def worker(
     # As `serve` does: what startup loaded stays out of the collector's full collections.
     gc.collect()
     gc.freeze()
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
     out.print(f"engine {engine.instance} on {_redacted(settings.database_url)}")
     try:
         engine.run(stop, interval or settings.engine_interval)
