@@ -87,7 +87,10 @@ def delivered(db: Database, admin: Actor) -> list[str]:
 def listeners(url: str) -> list[int]:
     with psycopg.connect(libpq_url(url), autocommit=True) as connection:
         rows = connection.execute(
-            "SELECT pid FROM pg_stat_activity WHERE application_name = %s", (APPLICATION_NAME,)
+            # pg_stat_activity lists the whole cluster: other test files' workers listen too.
+            "SELECT pid FROM pg_stat_activity"
+            " WHERE application_name = %s AND datname = current_database()",
+            (APPLICATION_NAME,),
         ).fetchall()
     return [pid for (pid,) in rows]
 
