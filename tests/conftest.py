@@ -24,7 +24,9 @@ from fastapi.testclient import TestClient
 from fireline.app import create_app
 from fireline.auth.actor import Actor, Role, Via
 from fireline.auth.service import actor_for, add_user, issue_token
-from fireline.clock.now import ManualClock
+from fireline.clock.now import Clock, ManualClock
+from fireline.escalation.schemas import NewEscalationPolicy
+from fireline.escalation.service import create_policy
 from fireline.orgs.service import create_organisation, create_team, store_policy
 from fireline.policy.load import preset_names, preset_text
 from fireline.store.db import Database
@@ -237,3 +239,39 @@ LONGEST_FIRST = (
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     order = {name: rank for rank, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: order.get(item.path.name, len(order)))
+
+
+def paging_org(
+    db: Database,
+    clock: Clock,
+    name: str,
+    steps: list[str],
+    delay_minutes: int = 1,
+    policy: str = preset_text("hail"),
+) -> Actor:
+    """An organisation whose Hail team's escalation pages `steps` (a person each, `admin`
+    its admin among them); the admin."""
+    with db.transaction() as session:
+        org = create_organisation(session, clock, name, name.title())
+        team = create_team(session, clock, org.id, "hail", "Hail")
+        store_policy(session, clock, team, policy, f"{name}.yaml", None)
+        admin = actor_for(add_user(session, clock, org.id, "admin", "A", Role.admin), Via.api)
+        for handle in set(steps) - {"admin"}:
+            add_user(session, clock, org.id, handle, handle.title(), Role.responder)
+    create_policy(
+        db,
+        clock,
+        admin,
+        NewEscalationPolicy.model_validate(
+            {
+                "slug": "p",
+                "name": "P",
+                "teams": ["hail"],
+                "steps": [
+                    {"targets": [{"kind": "person", "name": h}], "delay_minutes": delay_minutes}
+                    for h in steps
+                ],
+            }
+        ),
+    )
+    return admin

@@ -22,21 +22,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from fireline.auth.actor import Actor, Role, Via
-from fireline.auth.service import actor_for, add_user
-from fireline.clock.now import Clock, ManualClock, SystemClock
+from conftest import paging_org
+from fireline.clock.now import ManualClock, SystemClock
 from fireline.engine.cycle import Engine
 from fireline.engine.steps import escalations
 from fireline.engine.steps.outbox import SENDERS
 from fireline.escalation import service as escalation_service
 from fireline.escalation.models import Timer
-from fireline.escalation.schemas import NewEscalationPolicy
-from fireline.escalation.service import create_policy
 from fireline.notify.channels.registry import Channels
 from fireline.notify.models import OutboxMessage
 from fireline.notify.schemas import NewContactMethod
 from fireline.notify.service import add_contact_method
-from fireline.orgs.service import create_organisation, create_team, store_policy
 from fireline.policy.load import preset_text
 from fireline.store.db import Database
 from fireline.tickets.schemas import NewTicket
@@ -96,42 +92,6 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture
 def slow_receiver() -> Iterator[Receiver]:
     yield from serve(Receiver(delay=0.05))
-
-
-def paging_org(
-    db: Database,
-    clock: Clock,
-    name: str,
-    steps: list[str],
-    delay_minutes: int = 1,
-    policy: str = preset_text("hail"),
-) -> Actor:
-    """An organisation whose Hail team's escalation pages `steps` (a person each, `admin`
-    its admin among them); the admin."""
-    with db.transaction() as session:
-        org = create_organisation(session, clock, name, name.title())
-        team = create_team(session, clock, org.id, "hail", "Hail")
-        store_policy(session, clock, team, policy, f"{name}.yaml", None)
-        admin = actor_for(add_user(session, clock, org.id, "admin", "A", Role.admin), Via.api)
-        for handle in set(steps) - {"admin"}:
-            add_user(session, clock, org.id, handle, handle.title(), Role.responder)
-    create_policy(
-        db,
-        clock,
-        admin,
-        NewEscalationPolicy.model_validate(
-            {
-                "slug": "p",
-                "name": "P",
-                "teams": ["hail"],
-                "steps": [
-                    {"targets": [{"kind": "person", "name": h}], "delay_minutes": delay_minutes}
-                    for h in steps
-                ],
-            }
-        ),
-    )
-    return admin
 
 
 def pages(db: Database, url: str, count: int) -> None:

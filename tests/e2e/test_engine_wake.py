@@ -19,16 +19,12 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from fireline.auth.actor import Actor, Role, Via
-from fireline.auth.service import actor_for, add_user
+from conftest import paging_org
+from fireline.auth.actor import Actor
 from fireline.clock.now import SystemClock
 from fireline.engine.listen import APPLICATION_NAME, CHANNEL, libpq_url
-from fireline.escalation.schemas import NewEscalationPolicy
-from fireline.escalation.service import create_policy
 from fireline.notify.models import OutboxMessage
 from fireline.notify.service import inbox
-from fireline.orgs.service import create_organisation, create_team, store_policy
-from fireline.policy.load import preset_text
 from fireline.store.db import Database
 from fireline.tickets.schemas import NewTicket
 from fireline.tickets.service import open_ticket
@@ -49,26 +45,7 @@ def wait_for(condition: Callable[[], object], seconds: float = WITHIN) -> None:
 
 def paging_admin(db: Database) -> Actor:
     """Hail's P1 tickets page the admin (inbox) at once."""
-    clock = SystemClock()
-    with db.transaction() as session:
-        org = create_organisation(session, clock, "wake", "Wake")
-        team = create_team(session, clock, org.id, "hail", "Hail")
-        store_policy(session, clock, team, preset_text("hail"), "preset:hail", None)
-        admin = actor_for(add_user(session, clock, org.id, "admin", "Admin", Role.admin), Via.api)
-    create_policy(
-        db,
-        clock,
-        admin,
-        NewEscalationPolicy.model_validate(
-            {
-                "slug": "p",
-                "name": "P",
-                "teams": ["hail"],
-                "steps": [{"targets": [{"kind": "person", "name": "admin"}], "delay_minutes": 60}],
-            }
-        ),
-    )
-    return admin
+    return paging_org(db, SystemClock(), "wake", ["admin"], delay_minutes=60)
 
 
 def p1(db: Database, admin: Actor, title: str) -> None:
