@@ -180,22 +180,16 @@ _known_keys: dict[str, tuple[Source, float]] = {}
 def remembered_source(key: str, kind: str) -> Source | None:
     """The integration a key opened within the last KEY_MEMORY_SECONDS, without I/O (so a
     request need not wait for a thread to learn it); None when it must be looked up."""
-    remembered = _known_keys.get(token_digest(key))
-    if remembered is None or time.monotonic() - remembered[1] >= KEY_MEMORY_SECONDS:
-        return None
-    if remembered[0].kind != kind:
-        raise NotFound("no integration has this key")
-    return remembered[0]
+    source = _remembered(token_digest(key))
+    return None if source is None else _of_kind(source, kind)
 
 
 def source_for_key(db: Database, key: str, kind: str) -> Source:
     """The integration a key opens, by one indexed lookup of the key's hash; NotFound for an
     unknown, revoked or other-kind key alike, so a probe learns nothing."""
     digest = token_digest(key)
-    remembered = _known_keys.get(digest)
-    if remembered is not None and time.monotonic() - remembered[1] < KEY_MEMORY_SECONDS:
-        source = remembered[0]
-    else:
+    source = _remembered(digest)
+    if source is None:
         with db.transaction() as session:
             found = session.execute(
                 select(Integration, Team.slug)
@@ -209,6 +203,17 @@ def source_for_key(db: Database, key: str, kind: str) -> Source:
             row.id, row.org_id, found.slug, row.kind, row.name, row.signing_secret, digest
         )
         _known_keys[digest] = (source, time.monotonic())
+    return _of_kind(source, kind)
+
+
+def _remembered(digest: str) -> Source | None:
+    remembered = _known_keys.get(digest)
+    if remembered is None or time.monotonic() - remembered[1] >= KEY_MEMORY_SECONDS:
+        return None
+    return remembered[0]
+
+
+def _of_kind(source: Source, kind: str) -> Source:
     if source.kind != kind:
         raise NotFound("no integration has this key")
     return source
