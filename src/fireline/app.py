@@ -34,6 +34,7 @@ from fireline.orgs.api import router as orgs_router
 from fireline.settings import Settings
 from fireline.statuspage.api import router as statuspage_router
 from fireline.store.db import Database
+from fireline.store.statistics import GrowthWatch
 from fireline.tickets.api import router as tickets_router
 from fireline.web import session as web_session
 from fireline.web.actions import router as actions_router
@@ -92,10 +93,15 @@ def create_app(
                 daemon=True,
             )
             worker.start()
-        intake = GroupCommit(
-            database, the_clock, committed=background.wake if background is not None else None
-        )
-        _app.state.intake = intake
+        statistics = GrowthWatch(database, ("tickets", "alerts"))
+
+        def committed(alerts: int) -> None:
+            statistics.grew(alerts)
+            if background is not None:
+                background.wake()
+
+        intake = GroupCommit(database, the_clock, committed=committed)
+        _app.state.intake, _app.state.statistics = intake, statistics
         _app.state.spool = spool = Spool(settings.spool_dir)
         drainer = Drainer(spool, take_spooled(database, the_clock), interval=2.0)
         # What is loaded by now (modules, routes, compiled queries) lives as long as the

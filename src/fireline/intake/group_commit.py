@@ -40,10 +40,10 @@ class GroupCommit:
         clock: Clock,
         max_alerts: int = 500,
         writers: int | None = None,
-        committed: Callable[[], None] | None = None,
+        committed: Callable[[int], None] | None = None,
     ) -> None:
-        """`committed` is called after each commit that took alerts in (it wakes the engine,
-        so a new ticket's first page goes out at once)."""
+        """`committed` is called with the number of alerts after each commit that took
+        alerts in (it wakes the engine, so a new ticket's first page goes out at once)."""
         self.db, self.clock, self.max_alerts = db, clock, max_alerts
         self.committed = committed
         self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
@@ -96,7 +96,7 @@ class GroupCommit:
                 self._commit([request])
             return
         if self.committed is not None:
-            self.committed()
+            self.committed(sum(len(request.alerts) for request in batch))
         _settle(batch, results)
 
 
