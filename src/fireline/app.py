@@ -24,9 +24,10 @@ from fireline.engine.configured import paging_engine
 from fireline.engine.cycle import Engine, last_cycle
 from fireline.escalation.api import router as escalation_router
 from fireline.incidents.api import router as incidents_router
+from fireline.intake.api import LANE_ROUTES, take_spooled
 from fireline.intake.api import router as intake_router
-from fireline.intake.api import take_spooled
 from fireline.intake.group_commit import GroupCommit
+from fireline.intake.lane import IntakeLane
 from fireline.intake.spool import Drainer, Spool
 from fireline.notify.api import router as notify_router
 from fireline.oncall.api import router as oncall_router
@@ -130,6 +131,7 @@ def create_app(
     app.state.db = database
     app.state.clock = the_clock
     problems.install(app)
+    app.add_middleware(IntakeLane, routes=LANE_ROUTES)
     # FastAPI tries the included routers in order, each route by its regex: the alert
     # endpoints, the busiest by far, go first.
     for router in (

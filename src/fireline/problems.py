@@ -41,17 +41,16 @@ def kind_of(title: str) -> str:
     return title.lower().replace(" ", "-")
 
 
+def of_error(request: Request, error: FirelineError) -> JSONResponse:
+    return problem(
+        request, error.status, kind_of(error.title), error.title, error.detail, **error.extensions
+    )
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(FirelineError)
     async def fireline_error(request: Request, error: FirelineError) -> JSONResponse:
-        return problem(
-            request,
-            error.status,
-            kind_of(error.title),
-            error.title,
-            error.detail,
-            **error.extensions,
-        )
+        return of_error(request, error)
 
     @app.exception_handler(TransitionRefused)
     async def transition_refused(request: Request, error: TransitionRefused) -> JSONResponse:

@@ -478,3 +478,27 @@ def test_a_responder_marks_an_open_ticket_as_an_upstream_outage(
         "marked an upstream outage (GitLab); users are told on the status page: status page red"
         in timeline
     )
+
+
+def test_the_intake_lane_takes_posts_only_and_leaves_the_rest_to_the_routes(
+    api: TestClient, world: World
+) -> None:
+    """POSTs to the alert paths go through `IntakeLane`; other methods, and paths it does not
+    own, still get FastAPI's answers as problem+json."""
+    key = integration(api, "meltano", "generic")
+    headers = {"Authorization": f"Bearer {key}"}
+    taken = api.post("/api/v1/alerts/generic", json={"title": "lane"}, headers=headers)
+    assert taken.status_code == 202
+    assert taken.headers["content-type"] == "application/json"
+    assert taken.json()["alerts"][0]["outcome"] == "opened"
+    refused = api.post("/api/v1/alerts/generic", content=b"{", headers=headers)
+    assert refused.status_code == 400
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["instance"] == "/api/v1/alerts/generic"
+    wrong_method = api.get("/api/v1/alerts/generic", headers=headers)
+    assert wrong_method.status_code == 405
+    assert wrong_method.headers["content-type"] == "application/problem+json"
+    for path in ("/api/v1/alerts/sentry/", "/api/v1/alerts/sentry/a/b", "/api/v1/alerts/x"):
+        unknown = api.post(path, json={}, headers=headers)
+        assert unknown.status_code == 404, path
+        assert unknown.headers["content-type"] == "application/problem+json"
