@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -45,13 +45,14 @@ from fireline.tickets.models import Comment, Ticket
 from fireline.tickets.schemas import DeclareFromTicket, NewTicket
 from fireline.tickets.service import (
     UPSTREAM,
+    Opened,
     Triage,
     acknowledge_in,
     mark_upstream_in,
     move_in,
     open_in,
 )
-from fireline.timeline.service import event_row, record, record_rows
+from fireline.timeline.service import event_row, record
 from fireline.triage.route import Owner, owner_of
 from fireline.triage.silence import Matcher, MatcherInvalid, Op, Silence, facts_of, silencing
 
@@ -301,6 +302,39 @@ class _Pending:
     owner: Owner
 
 
+# The statements every batch runs, built once: building a select and its cache key on each
+# call cost SQLAlchemy 250-500 µs, against about 80 µs to execute one built beforehand.
+_OPEN_TICKETS_OF = (
+    select(Ticket.id, Ticket.fingerprint)
+    .where(
+        Ticket.org_id == bindparam("org_id"),
+        Ticket.fingerprint.in_(bindparam("prints", expanding=True)),
+        Ticket.is_open,
+    )
+    .order_by(Ticket.id)
+    .with_for_update()
+)
+_ACTIVE_SILENCES = select(
+    SilenceRow.id, SilenceRow.matchers, SilenceRow.starts_at, SilenceRow.ends_at
+).where(
+    SilenceRow.org_id == bindparam("org_id"),
+    SilenceRow.starts_at <= bindparam("now"),
+    SilenceRow.ends_at > bindparam("now"),
+)
+_COUNT_REPEATS = (
+    update(Ticket)
+    .where(Ticket.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        alert_count=Ticket.alert_count + bindparam("increment"),
+        last_alert_at=bindparam("now"),
+        updated_at=bindparam("now"),
+    )
+    .returning(Ticket.id, Ticket.alert_count)
+)
+_INSERT_ALERTS = insert(AlertRow)
+_INSERT_COMMENTS = insert(Comment)
+
+
 class _Batch:
     def __init__(self, session: Session, clock: Clock, now: datetime) -> None:
         self.session, self.clock, self.now = session, clock, now
@@ -337,14 +371,7 @@ class _Batch:
         for org_id, wanted in by_org.items():
             for start in range(0, len(wanted), 1000):
                 found = self.session.connection().execute(
-                    select(Ticket.id, Ticket.fingerprint)
-                    .where(
-                        Ticket.org_id == org_id,
-                        Ticket.fingerprint.in_(wanted[start : start + 1000]),
-                        Ticket.is_open,
-                    )
-                    .order_by(Ticket.id)
-                    .with_for_update()
+                    _OPEN_TICKETS_OF, {"org_id": org_id, "prints": wanted[start : start + 1000]}
                 )
                 for ticket_id, found_print in found:
                     assert found_print is not None
@@ -533,6 +560,24 @@ class _Batch:
             }
             for ref, p in zip(refs, pendings, strict=True)
         ]
+        by_print = {p.fingerprint: p for p in pendings}
+
+        def alert_opened(item: Opened) -> list[dict[str, Any]]:
+            pending = by_print[item.row["fingerprint"]]
+            return [
+                event_row(
+                    actor,
+                    self.now,
+                    "alert.opened",
+                    f"opened from a {pending.alert.source} alert ({pending.fingerprint}); "
+                    f"owner: {pending.owner.why}",
+                    ticket_id=item.row["id"],
+                    fingerprint=pending.fingerprint,
+                    owner=pending.owner.team,
+                    tech_lead=pending.owner.tech_lead,
+                )
+            ]
+
         opened = open_in(
             self.session,
             actor,
@@ -541,24 +586,10 @@ class _Batch:
             extra,
             [p.triage for p in pendings],
             judged={source.team_slug: self._judge(source)},
+            more_events=alert_opened,
         )
-        events = []
-        for ref, pending, item in zip(refs, pendings, opened, strict=True):
+        for ref, item in zip(refs, opened, strict=True):
             ref.id, ref.pending, ref.new_alerts = item.row["id"], None, 0
-            events.append(
-                event_row(
-                    actor,
-                    self.now,
-                    "alert.opened",
-                    f"opened from a {pending.alert.source} alert ({pending.fingerprint}); "
-                    f"owner: {pending.owner.why}",
-                    ticket_id=ref.id,
-                    fingerprint=pending.fingerprint,
-                    owner=pending.owner.team,
-                    tech_lead=pending.owner.tech_lead,
-                )
-            )
-        record_rows(self.session, events)
         for ref, pending, item in zip(refs, pendings, opened, strict=True):
             assert ref.id is not None
             _page_impact_contacts(
@@ -596,7 +627,7 @@ class _Batch:
             for source, alert, outcome in self.outcomes
         ]
         if rows:
-            self.session.connection().execute(insert(AlertRow), rows)
+            self.session.connection().execute(_INSERT_ALERTS, rows)
 
     def _record_repeats(self) -> None:
         """Caseflow: when a ticket exists, comment on it with a link to the latest
@@ -612,19 +643,9 @@ class _Batch:
             by_increment.setdefault(ref.new_alerts, []).append(ref.id)
         totals: dict[int, int] = {}
         for increment, ids in by_increment.items():
-            totals.update(
-                (ticket_id, total)
-                for ticket_id, total in self.session.connection().execute(
-                    update(Ticket)
-                    .where(Ticket.id.in_(ids))
-                    .values(
-                        alert_count=Ticket.alert_count + increment,
-                        last_alert_at=self.now,
-                        updated_at=self.now,
-                    )
-                    .returning(Ticket.id, Ticket.alert_count)
-                )
-            )
+            counted = {"ids": ids, "increment": increment, "now": self.now}
+            for ticket_id, total in self.session.connection().execute(_COUNT_REPEATS, counted):
+                totals[ticket_id] = total
         comments = []
         for ref in repeated:
             assert ref.id is not None
@@ -639,15 +660,11 @@ class _Batch:
                     "created_at": self.now,
                 }
             )
-        self.session.connection().execute(insert(Comment), comments)
+        self.session.connection().execute(_INSERT_COMMENTS, comments)
 
 
 def _active_silences(session: Session, org_id: int, now: datetime) -> list[Silence]:
-    rows = session.connection().execute(
-        select(SilenceRow.id, SilenceRow.matchers, SilenceRow.starts_at, SilenceRow.ends_at).where(
-            SilenceRow.org_id == org_id, SilenceRow.starts_at <= now, SilenceRow.ends_at > now
-        )
-    )
+    rows = session.connection().execute(_ACTIVE_SILENCES, {"org_id": org_id, "now": now})
     return [
         Silence(id_, _matchers(matchers), starts_at, ends_at)
         for id_, matchers, starts_at, ends_at in rows

@@ -4,9 +4,10 @@ allows."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, insert, text
+from sqlalchemy import Insert, bindparam, insert, text
 from sqlalchemy.orm import Session
 
 from fireline.store.base import Base
@@ -35,7 +36,13 @@ def insert_with_ids(
         count = {"table": model.__tablename__, "count": len(rows)}
         ids = list(connection.execute(_NEXT_IDS, count).scalars())
         with_ids = [{**row, key.name: id_} for row, id_ in zip(rows, ids, strict=True)]
-        connection.execute(insert(model), with_ids)
+        connection.execute(_insert_of(model), with_ids)
         return ids
     statement = insert(model).returning(key, sort_by_parameter_order=True)
     return list(connection.execute(statement, list(rows)).scalars())
+
+
+@cache
+def _insert_of(model: type[Base]) -> Insert:
+    """Built once per table: SQLAlchemy would otherwise build it and its cache key per batch."""
+    return insert(model)

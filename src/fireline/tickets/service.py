@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -145,10 +145,12 @@ def open_in(
     extra: Sequence[dict[str, Any]] | None = None,
     triage: Sequence[Triage] | None = None,
     judged: dict[str, tuple[Team, PolicyInForce]] | None = None,
+    more_events: Callable[[Opened], list[dict[str, Any]]] | None = None,
 ) -> list[Opened]:
     """Open tickets in the caller's transaction; `extra` adds columns per ticket (intake's
-    fingerprint), `judged` the teams and policies the caller has already read, by slug.
-    Paging starts with them."""
+    fingerprint), `judged` the teams and policies the caller has already read, by slug, and
+    `more_events` the caller's own timeline rows for each opened ticket, recorded after the
+    ticket's own in the same insert. Paging starts with them."""
     judges = dict(judged or {})
     opened: list[Opened] = []
     for index, new in enumerate(batch):
@@ -169,6 +171,8 @@ def open_in(
     for item, ticket_id in zip(opened, ids, strict=True):
         item.row["id"] = ticket_id
         events.extend(_opening_events(actor, now, item))
+        if more_events is not None:
+            events.extend(more_events(item))
         for url in item.new.links:
             session.add(Link(ticket_id=ticket_id, url=url, title="", created_at=now))
     record_rows(session, events)

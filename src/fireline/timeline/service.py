@@ -57,13 +57,16 @@ def record(
     return event
 
 
+_INSERT_EVENTS = insert(Event)
+
+
 def record_rows(session: Session, rows: list[dict[str, Any]]) -> None:
     """Append many events in one statement (rows from `event_row`)."""
     if rows:
         # Pending objects first (events may name a row added a moment ago), then a Core
         # insert: the rows are plain values, with none of the ORM's bulk bookkeeping.
         session.flush()
-        session.connection().execute(insert(Event), rows)
+        session.connection().execute(_INSERT_EVENTS, rows)
 
 
 def events_of(
