@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from starlette.types import ASGIApp
 
 from fireline import openapi, problems
 from fireline.auth.api import router as auth_router
@@ -62,6 +63,16 @@ class RedactTokens(logging.Filter):
 
 ENGINE_STALE = timedelta(seconds=30)
 ENGINE_STALLED = {503: "No engine has completed a cycle within the last 30 seconds"}
+
+
+class _WithIntakeLane(FastAPI):
+    """FastAPI with `IntakeLane` outermost, ahead of even its error and telemetry
+    middlewares (which read the environment and look up tracers on every request). The
+    lane's own errors are problem+json; anything unexpected reaches uvicorn, which logs it
+    and answers 500 as the error middleware would."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return IntakeLane(super().build_middleware_stack(), LANE_ROUTES)
 
 
 def create_app(
@@ -119,7 +130,7 @@ def create_app(
         if owns_database:
             database.dispose()
 
-    app = FastAPI(
+    app = _WithIntakeLane(
         title="Fireline",
         version="0.1.0",
         summary="Your written incident process, executable.",
@@ -131,7 +142,6 @@ def create_app(
     app.state.db = database
     app.state.clock = the_clock
     problems.install(app)
-    app.add_middleware(IntakeLane, routes=LANE_ROUTES)
     # FastAPI tries the included routers in order, each route by its regex: the alert
     # endpoints, the busiest by far, go first.
     for router in (
