@@ -47,9 +47,12 @@ class GroupCommit:
         self.db, self.clock, self.max_alerts = db, clock, max_alerts
         self.committed = committed
         self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
-        # SQLite has one writer at a time anyway; on PostgreSQL a second writer prepares its
-        # batch while the first waits for its commit.
-        count = writers or (1 if db.dialect == "sqlite" else 2)
+        # One writer, on either database. SQLite has one writer at a time anyway. On
+        # PostgreSQL a second writer could prepare its batch while the first waits for its
+        # commit, but the two then contend for the GIL with each other and the event loop,
+        # and batches get smaller: measured, one writer took 1,070-1,430 unique alerts/s and
+        # 2,260-2,480 repeats/s, two 880-970/s and 1,660-1,790/s.
+        count = writers or 1
         self._writers = [
             threading.Thread(target=self._run, name=f"fireline-intake-{n}", daemon=True)
             for n in range(count)
