@@ -28,7 +28,7 @@ from fireline.incidents.api import router as incidents_router
 from fireline.intake.api import LANE_ROUTES, take_spooled
 from fireline.intake.api import router as intake_router
 from fireline.intake.group_commit import GroupCommit
-from fireline.intake.lane import IntakeLane
+from fireline.intake.lane import IntakeLane, UnloggedAcceptances
 from fireline.intake.spool import Drainer, Spool
 from fireline.notify.api import router as notify_router
 from fireline.oncall.api import router as oncall_router
@@ -137,6 +137,8 @@ def create_app(
         lifespan=lifespan,
     )
     access_log = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, UnloggedAcceptances) for f in access_log.filters):
+        access_log.addFilter(UnloggedAcceptances(LANE_ROUTES))
     if not any(isinstance(f, RedactTokens) for f in access_log.filters):
         access_log.addFilter(RedactTokens())
     app.state.db = database

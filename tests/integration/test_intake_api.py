@@ -502,3 +502,47 @@ def test_the_intake_lane_takes_posts_only_and_leaves_the_rest_to_the_routes(
         unknown = api.post(path, json={}, headers=headers)
         assert unknown.status_code == 404, path
         assert unknown.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "logged"),
+    [
+        ("POST", "/api/v1/alerts/generic", 202, None),
+        ("POST", "/v2/enqueue", 202, None),
+        ("POST", "/api/v1/alerts/sentry/s3cr3tkey", 202, None),
+        ("POST", "/api/v1/alerts/generic", 401, '"POST /api/v1/alerts/generic HTTP/1.1" 401'),
+        (
+            "POST",
+            "/api/v1/alerts/sentry/s3cr3tkey",
+            401,
+            '"POST /api/v1/alerts/sentry/[redacted] HTTP/1.1" 401',
+        ),
+        ("GET", "/api/v1/tickets?limit=5", 200, '"GET /api/v1/tickets?limit=5 HTTP/1.1" 200'),
+        (
+            "GET",
+            "/calendar.ics?token=abcdef",
+            200,
+            '"GET /calendar.ics?token=[redacted] HTTP/1.1" 200',
+        ),
+    ],
+)
+def test_the_access_log_keeps_refusals_and_secrets_out_but_not_each_accepted_alert(
+    app_client: TestClient, method: str, path: str, status: int, logged: str | None
+) -> None:
+    """uvicorn's access log line, as it makes it, through the filters the app installs."""
+    import logging
+
+    access_log = logging.getLogger("uvicorn.access")
+    record = access_log.makeRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        0,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", method, path, "1.1", status),
+        None,
+    )
+    kept = bool(access_log.filter(record))
+    assert kept == (logged is not None)
+    if logged is not None:
+        assert record.getMessage() == f"127.0.0.1:5000 - {logged}"

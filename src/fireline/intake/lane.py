@@ -11,6 +11,7 @@ OpenAPI document and the answers to any other method.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -85,3 +86,23 @@ class IntakeLane:
                     media_type="application/json",
                 )
         await response(scope, receive, send)
+
+
+class UnloggedAcceptances(logging.Filter):
+    """Drops the access-log line of an alert the lane accepted (202). In a storm that line
+    cost more than taking the alert in: 300 µs a request, for formatting and writing. Each
+    accepted alert is recorded in the `alerts` table anyway, with its integration and time;
+    refusals (401, 404, 413, 422, 503) and every other request are still logged."""
+
+    def __init__(self, routes: Mapping[str, LaneRoute]) -> None:
+        super().__init__()
+        self.exact = frozenset(path for path, route in routes.items() if route.tail is None)
+        self.prefixes = tuple(path for path, route in routes.items() if route.tail)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # uvicorn's access record: (client, method, path with query, HTTP version, status)
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and args[4] == 202 and args[1] == "POST":
+            path = str(args[2]).partition("?")[0]
+            return not (path in self.exact or path.startswith(self.prefixes))
+        return True
