@@ -191,7 +191,7 @@ def source_for_key(db: Database, key: str, kind: str) -> Source:
     digest = token_digest(key)
     source = _remembered(digest)
     if source is None:
-        with db.transaction() as session:
+        with db.reading() as session:
             found = session.execute(
                 select(Integration, Team.slug)
                 .join(Team, Team.id == Integration.team_id)
