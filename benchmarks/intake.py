@@ -103,10 +103,11 @@ def run(name: str, url: str, seconds: float, connections: int) -> None:
     duplicate = request(path, duplicate_body.encode(), headers)
 
     try:
-        warm = asyncio.run(closed_loop(port, lambda n: unique(10**9 + n), 200, 4))
-        assert warm.statuses == {202: 200}, warm.statuses
-        # Closed loop for about `seconds`: size the run from the warm-up's pace.
-        total = max(500, int(warm.rate * seconds))
+        # Warm up at full concurrency (this also grows the tables past their first
+        # statistics), then size each closed loop to last about `seconds` at that pace.
+        warm = asyncio.run(closed_loop(port, lambda n: unique(10**9 + n), 2000, connections))
+        assert warm.statuses == {202: 2000}, warm.statuses
+        total = max(2000, int(warm.rate * seconds))
         result = asyncio.run(closed_loop(port, unique, total, connections))
         print(f"{name}: unique alerts      {result.summary()}")
         result = asyncio.run(closed_loop(port, lambda n: duplicate, total, connections))

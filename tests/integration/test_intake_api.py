@@ -112,7 +112,12 @@ def test_an_alert_for_an_owned_service_is_assigned_to_its_tech_lead(
     ticket = api.get(f"/api/v1/tickets/{ticket_id}").json()
     assert ticket["assignee"] == "sharon"
     timeline = api.get(f"/api/v1/tickets/{ticket_id}/timeline").json()
-    assert any("tech lead of Tango, which owns Dispatch" in e["summary"] for e in timeline)
+    # One opening event tells the priority, the alert and the owner.
+    (opened,) = [e for e in timeline if e["kind"] == "ticket.opened"]
+    assert "from alertmanager alert alertmanager:d1; owner:" in opened["summary"]
+    assert "tech lead of Tango, which owns Dispatch" in opened["summary"]
+    assert opened["data"]["fingerprint"] == "alertmanager:d1"
+    assert opened["data"]["owner"] == "Tango"
 
 
 def test_an_unknown_service_is_never_dropped(api: TestClient, world: World) -> None:

@@ -52,7 +52,7 @@ from fireline.tickets.service import (
     move_in,
     open_in,
 )
-from fireline.timeline.service import event_row, record
+from fireline.timeline.service import record
 from fireline.triage.route import Owner, owner_of
 from fireline.triage.silence import Matcher, MatcherInvalid, Op, Silence, facts_of, silencing
 
@@ -562,21 +562,19 @@ class _Batch:
         ]
         by_print = {p.fingerprint: p for p in pendings}
 
-        def alert_opened(item: Opened) -> list[dict[str, Any]]:
+        def from_alert(item: Opened) -> tuple[str, dict[str, Any]]:
             pending = by_print[item.row["fingerprint"]]
-            return [
-                event_row(
-                    actor,
-                    self.now,
-                    "alert.opened",
-                    f"opened from a {pending.alert.source} alert ({pending.fingerprint}); "
-                    f"owner: {pending.owner.why}",
-                    ticket_id=item.row["id"],
-                    fingerprint=pending.fingerprint,
-                    owner=pending.owner.team,
-                    tech_lead=pending.owner.tech_lead,
-                )
-            ]
+            phrase = (
+                f"from {pending.alert.source} alert {pending.fingerprint}; "
+                f"owner: {pending.owner.why}"
+            )
+            told = {
+                "alert": pending.alert.source,
+                "fingerprint": pending.fingerprint,
+                "owner": pending.owner.team,
+                "tech_lead": pending.owner.tech_lead,
+            }
+            return phrase, told
 
         opened = open_in(
             self.session,
@@ -586,7 +584,7 @@ class _Batch:
             extra,
             [p.triage for p in pendings],
             judged={source.team_slug: self._judge(source)},
-            more_events=alert_opened,
+            origin=from_alert,
         )
         for ref, item in zip(refs, opened, strict=True):
             ref.id, ref.pending, ref.new_alerts = item.row["id"], None, 0

@@ -145,12 +145,12 @@ def open_in(
     extra: Sequence[dict[str, Any]] | None = None,
     triage: Sequence[Triage] | None = None,
     judged: dict[str, tuple[Team, PolicyInForce]] | None = None,
-    more_events: Callable[[Opened], list[dict[str, Any]]] | None = None,
+    origin: Callable[[Opened], tuple[str, dict[str, Any]]] | None = None,
 ) -> list[Opened]:
     """Open tickets in the caller's transaction; `extra` adds columns per ticket (intake's
     fingerprint), `judged` the teams and policies the caller has already read, by slug, and
-    `more_events` the caller's own timeline rows for each opened ticket, recorded after the
-    ticket's own in the same insert. Paging starts with them."""
+    `origin` where each ticket came from (intake: its alert), told in its opening event as a
+    phrase and data. Paging starts with them."""
     judges = dict(judged or {})
     opened: list[Opened] = []
     for index, new in enumerate(batch):
@@ -170,9 +170,8 @@ def open_in(
     events: list[dict[str, Any]] = []
     for item, ticket_id in zip(opened, ids, strict=True):
         item.row["id"] = ticket_id
-        events.extend(_opening_events(actor, now, item))
-        if more_events is not None:
-            events.extend(more_events(item))
+        told = origin(item) if origin is not None else None
+        events.extend(_opening_events(actor, now, item, told))
         for url in item.new.links:
             session.add(Link(ticket_id=ticket_id, url=url, title="", created_at=now))
     record_rows(session, events)
@@ -265,21 +264,26 @@ def _build(
     return Opened(row, judged, team.slug, new, team.escalation_policy_id)
 
 
-def _opening_events(actor: Actor, now: datetime, item: Opened) -> list[dict[str, Any]]:
+def _opening_events(
+    actor: Actor, now: datetime, item: Opened, origin: tuple[str, dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     row = item.row
     rule, source = row["classification_rule"], row["priority_source"]
     why = f"by rule {rule!r}" if rule else f"({source})"
+    summary = f"opened at {row['priority'] or 'no priority'} {why} in state {row['status']}"
+    phrase, data = origin if origin is not None else ("", {})
     events = [
         event_row(
             actor,
             now,
             "ticket.opened",
-            f"opened at {row['priority'] or 'no priority'} {why} in state {row['status']}",
+            f"{summary} {phrase}" if phrase else summary,
             ticket_id=row["id"],
             priority=row["priority"],
             rule=rule,
             source=source,
             policy_version=item.judged.version,
+            **data,
         )
     ]
     criteria = row["incident_criteria"]
