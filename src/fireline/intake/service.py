@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -40,6 +40,7 @@ from fireline.intake.schemas import (
 from fireline.notify.outbox import Page, enqueue
 from fireline.orgs.models import Team
 from fireline.orgs.service import PolicyInForce, team_and_policy, team_by_slug
+from fireline.store.bulk import copy_rows
 from fireline.store.db import Database
 from fireline.tickets.models import Comment, Ticket
 from fireline.tickets.schemas import DeclareFromTicket, NewTicket
@@ -331,8 +332,6 @@ _COUNT_REPEATS = (
     )
     .returning(Ticket.id, Ticket.alert_count)
 )
-_INSERT_ALERTS = insert(AlertRow)
-_INSERT_COMMENTS = insert(Comment)
 
 
 class _Batch:
@@ -625,7 +624,7 @@ class _Batch:
             for source, alert, outcome in self.outcomes
         ]
         if rows:
-            self.session.connection().execute(_INSERT_ALERTS, rows)
+            copy_rows(self.session, AlertRow, rows)
 
     def _record_repeats(self) -> None:
         """Caseflow: when a ticket exists, comment on it with a link to the latest
@@ -658,7 +657,7 @@ class _Batch:
                     "created_at": self.now,
                 }
             )
-        self.session.connection().execute(_INSERT_COMMENTS, comments)
+        copy_rows(self.session, Comment, comments)
 
 
 def _active_silences(session: Session, org_id: int, now: datetime) -> list[Silence]:

@@ -1,16 +1,19 @@
-"""Insert many rows and learn their ids, in parameter order, at the least cost each database
-allows."""
+"""Insert many rows (learning their ids, in parameter order, where asked) at the least cost
+each database allows."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Insert, bindparam, insert, text
+from sqlalchemy import JSON, Insert, bindparam, insert, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from fireline.store.base import Base
+from fireline.store.base import Base, UTCDateTime
 
 # One short statement whatever the count: its text is parsed and planned once.
 _NEXT_IDS = text(
@@ -46,3 +49,65 @@ def insert_with_ids(
 def _insert_of(model: type[Base]) -> Insert:
     """Built once per table: SQLAlchemy would otherwise build it and its cache key per batch."""
     return insert(model)
+
+
+def copy_rows(session: Session, model: type[Base], rows: Sequence[dict[str, Any]]) -> None:
+    """Insert `rows` (plain column values, the same columns in each), learning nothing back.
+
+    On PostgreSQL they go in as one COPY, in the caller's transaction: psycopg's executemany
+    spends about 30 µs of client CPU a row, and PostgreSQL an executor run a row; COPY about
+    a third of both. SQLite takes them as one executemany.
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        connection.execute(_insert_of(model), rows)
+        return
+    columns = tuple(rows[0])
+    statement, converters = _copy_of(model, columns)
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(
+                    [
+                        value if convert is None else convert(value)
+                        for convert, value in zip(
+                            converters, (row[c] for c in columns), strict=True
+                        )
+                    ]
+                )
+    except connection.dialect.loaded_dbapi.Error as error:
+        # As SQLAlchemy reports a driver error (an outage: OperationalError), so that
+        # callers see the same exceptions as from any other statement.
+        raise DBAPIError.instance(
+            statement, None, error, connection.dialect.loaded_dbapi.Error
+        ) from error
+
+
+Converter = Callable[[Any], Any] | None
+
+
+@cache
+def _copy_of(model: type[Base], columns: tuple[str, ...]) -> tuple[str, tuple[Converter, ...]]:
+    table = model.__table__
+    converters = tuple(_converter(table.c[name].type) for name in columns)
+    names = ", ".join(f'"{name}"' for name in columns)
+    return f'COPY "{model.__tablename__}" ({names}) FROM STDIN', converters
+
+
+def _converter(column_type: Any) -> Converter:
+    """What the column's SQLAlchemy type would do to a value on its way to PostgreSQL."""
+    if isinstance(column_type, JSON):
+        return json.dumps  # None is stored as JSON null, as the JSON type does
+    if isinstance(column_type, UTCDateTime):
+        return _aware
+    return None
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise ValueError("refusing to store a naive datetime; pass an aware one")
+    return value

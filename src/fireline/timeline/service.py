@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fireline.auth.actor import Actor
 from fireline.auth.models import User
+from fireline.store.bulk import copy_rows
 from fireline.timeline.models import Event
 from fireline.timeline.schemas import EventView
 
@@ -57,16 +58,13 @@ def record(
     return event
 
 
-_INSERT_EVENTS = insert(Event)
-
-
 def record_rows(session: Session, rows: list[dict[str, Any]]) -> None:
     """Append many events in one statement (rows from `event_row`)."""
     if rows:
         # Pending objects first (events may name a row added a moment ago), then a Core
         # insert: the rows are plain values, with none of the ORM's bulk bookkeeping.
         session.flush()
-        session.connection().execute(_INSERT_EVENTS, rows)
+        copy_rows(session, Event, rows)
 
 
 def events_of(
