@@ -27,9 +27,10 @@ def insert_with_ids(
     """Insert `rows` (plain column values) and return their new ids in the rows' order.
 
     On PostgreSQL the ids are drawn from the table's sequence first, then the rows go in as
-    one prepared single-row statement executed per row in a pipeline: a multi-row INSERT ...
-    RETURNING would have its whole text, thousands of placeholders long, re-parsed by the
-    driver on every batch (about 50 µs a row). SQLite returns them from one statement.
+    one COPY (`copy_rows`): a multi-row INSERT ... RETURNING would have its whole text,
+    thousands of placeholders long, re-parsed by the driver on every batch (about 50 µs a
+    row). A row that breaks a unique index fails the COPY as an IntegrityError, as an INSERT
+    would. SQLite returns the ids from one statement.
     """
     if not rows:
         return []
@@ -39,9 +40,9 @@ def insert_with_ids(
         count = {"table": model.__tablename__, "count": len(rows)}
         ids = list(connection.execute(_NEXT_IDS, count).scalars())
         with_ids = [{**row, key.name: id_} for row, id_ in zip(rows, ids, strict=True)]
-        connection.execute(_insert_of(model), with_ids)
+        copy_rows(session, model, with_ids)
         return ids
-    statement = insert(model).returning(key, sort_by_parameter_order=True)
+    statement = _insert_of(model).returning(key, sort_by_parameter_order=True)
     return list(connection.execute(statement, list(rows)).scalars())
 
 
