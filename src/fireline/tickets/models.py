@@ -33,7 +33,8 @@ class Ticket(Base):
             "org_id",
             "fingerprint",
             unique=True,
-            sqlite_where=text("is_open AND fingerprint IS NOT NULL"),
+            # SQLite uses a partial index only for queries naming its own terms.
+            sqlite_where=text("is_open = 1 AND fingerprint IS NOT NULL"),
             postgresql_where=text("is_open AND fingerprint IS NOT NULL"),
         ),
     )
