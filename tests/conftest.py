@@ -100,6 +100,16 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     yield database
 
 
+@pytest.fixture
+def sqlite_db(tmp_path: Path, sqlite_template: Path) -> Iterator[Database]:
+    """SQLite only: for what only SQLite has (its database-wide write lock, its planner)."""
+    path = tmp_path / "fireline.db"
+    shutil.copyfile(sqlite_template, path)
+    database = Database(f"sqlite:///{path}")
+    yield database
+    database.dispose()
+
+
 def emptied(database: Database) -> Database:
     """Every table emptied (PostgreSQL); TRUNCATE skips the timeline's append-only triggers."""
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)

@@ -35,11 +35,9 @@ def test_a_key_is_looked_up_while_a_writer_holds_the_database(
         assert source.name == "storm"  # the writer's change is not committed yet
 
 
-def test_a_reading_transaction_refuses_to_write_on_sqlite(db: Database) -> None:
-    if db.dialect != "sqlite":
-        pytest.skip("PostgreSQL has no database-wide write lock to queue for")
-    with db.engine.connect() as writer, writer.begin():
+def test_a_reading_transaction_refuses_to_write_on_sqlite(sqlite_db: Database) -> None:
+    with sqlite_db.engine.connect() as writer, writer.begin():
         writer.exec_driver_sql("UPDATE organisations SET name = name")
-        with pytest.raises(Exception, match="locked"), db.reading() as session:
+        with pytest.raises(Exception, match="locked"), sqlite_db.reading() as session:
             session.connection().exec_driver_sql("PRAGMA busy_timeout=100")
             session.execute(text("UPDATE organisations SET name = name"))
