@@ -2,9 +2,12 @@
 `fireline serve` process, a bounded load generator on loopback (benchmarks/loadgen.py).
 
     .venv/bin/python benchmarks/intake.py [--seconds S] [--connections C] [--database both]
+        [--page-rate R] [--workers N]
 
 Unique alerts (each a new ticket), duplicates of one alert (each a repeat on one ticket),
-and latency at an offered 1,000 alerts/s.
+latency at an offered 1,000 alerts/s, and the time from an alert's 202 to its first page at
+R alerts/s: with the engine inside `fireline serve`, or, on PostgreSQL with `--workers N`,
+in N `fireline worker` processes beside it.
 """
 
 from __future__ import annotations
@@ -124,9 +127,10 @@ def run(name: str, url: str, seconds: float, connections: int) -> None:
 PAGING_POLICY_TAIL = "\npage_limits: {max_pages: 100000, window_minutes: 1}\n"
 
 
-def first_pages(name: str, url: str, rate: float, seconds: float) -> None:
+def first_pages(name: str, url: str, rate: float, seconds: float, workers: int = 0) -> None:
     """From an alert's 202 to its first page reaching a local webhook receiver: `fireline
-    serve` with its engine, a team whose escalation policy pages one person by webhook."""
+    serve` with its engine (or, with `workers`, serving only, beside that many `fireline
+    worker` processes), a team whose escalation policy pages one person by webhook."""
     arrivals: multiprocessing.Queue[tuple[float, int]] = multiprocessing.Queue()
     with webhook_receiver(arrivals) as (hook, received):
         upgrade(url)
@@ -165,7 +169,20 @@ def first_pages(name: str, url: str, rate: float, seconds: float) -> None:
         ).key
         db.dispose()
         port = free_port()
-        server = serve(url, port, engine=True)
+        server = serve(url, port, engine=workers == 0)
+        env = {**os.environ, "FIRELINE_DATABASE_URL": url}
+        engines = [
+            subprocess.Popen([FIRELINE, "worker"], env=env, stdout=subprocess.DEVNULL)
+            for _ in range(workers)
+        ]
+        # Offer alerts only once an engine has completed a cycle (a worker takes seconds to
+        # start): the first pages would otherwise measure its start-up.
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health/engine", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key}"}
         accepted: dict[int, float] = {}
 
@@ -201,8 +218,9 @@ def first_pages(name: str, url: str, rate: float, seconds: float) -> None:
             while received.value < len(accepted) and time.monotonic() < deadline:
                 time.sleep(0.1)
         finally:
-            server.terminate()
-            server.wait()
+            for process in (server, *engines):
+                process.terminate()
+                process.wait()
         latencies = []
         while len(latencies) < received.value:
             arrived, ticket = arrivals.get(timeout=5)
@@ -211,8 +229,10 @@ def first_pages(name: str, url: str, rate: float, seconds: float) -> None:
         latencies.sort()
         p50 = latencies[len(latencies) // 2]
         p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
+        engine = f" with {workers} worker(s)" if workers else ""
         print(
-            f"{name}: accepted → first page {len(latencies):,} of {len(accepted):,} pages at "
+            f"{name}{engine}: accepted → first page {len(latencies):,} of {len(accepted):,} "
+            f"pages at "
             f"{rate:,.0f} alerts/s: p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, "
             f"worst {latencies[-1] * 1000:.0f} ms"
         )
@@ -272,6 +292,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--page-rate", type=float, default=50, help="alerts/s for first pages")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="PostgreSQL first pages: serve without the engine, beside N `fireline worker`s",
+    )
     args = parser.parse_args()
     print(describe())
     alertmanager_peer(args.seconds, args.connections)
@@ -282,7 +308,11 @@ def main() -> None:
         if args.database in ("postgresql", "both"):
             run("postgresql", stack.enter_context(postgres_url()), args.seconds, args.connections)
             first_pages(
-                "postgresql", stack.enter_context(postgres_url()), args.page_rate, args.seconds
+                "postgresql",
+                stack.enter_context(postgres_url()),
+                args.page_rate,
+                args.seconds,
+                args.workers,
             )
 
 
