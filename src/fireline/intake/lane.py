@@ -1,12 +1,12 @@
-"""The alert endpoints' own lane: an ASGI middleware that hands an intake POST straight to its
-endpoint function.
+"""The alert endpoints' own lane: an ASGI layer, outermost in the app, that hands an intake
+POST straight to its endpoint function.
 
 In an alert storm these few routes take nearly every request. Through FastAPI each one also
-went through the exception and exit-stack middlewares, the router's regex matching, the
-dependency solver and the response model's validation: about two thirds of the event loop's
-time per alert. Here a POST to an intake path calls the same endpoint function directly and
-its errors become the same problem+json. FastAPI still declares the routes, which gives the
-OpenAPI document and the answers to any other method.
+went through its error, telemetry, exception and exit-stack middlewares, the router's regex
+matching, the dependency solver and the response model's validation: about half of the event
+loop's time per alert (py-spy: 413 → 225 µs). Here a POST to an intake path calls the same
+endpoint function directly and its errors become the same problem+json. FastAPI still
+declares the routes, which gives the OpenAPI document and the answers to any other method.
 """
 
 from __future__ import annotations
