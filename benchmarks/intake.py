@@ -81,14 +81,22 @@ def serve(url: str, port: int, engine: bool = False) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
-            return server
-        except OSError:
-            time.sleep(0.1)
+    if answers(f"http://127.0.0.1:{port}/health"):
+        return server
     server.kill()
     raise RuntimeError("fireline serve did not come up")
+
+
+def answers(url: str, seconds: float = 10) -> bool:
+    """Whether `url` answers 2xx within `seconds`, asking every 0.1 s."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return True
+        except OSError:
+            time.sleep(0.1)
+    return False
 
 
 def run(name: str, url: str, seconds: float, connections: int) -> None:
@@ -177,12 +185,7 @@ def first_pages(name: str, url: str, rate: float, seconds: float, workers: int =
         ]
         # Offer alerts only once an engine has completed a cycle (a worker takes seconds to
         # start): the first pages would otherwise measure its start-up.
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/health/engine", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+        answers(f"http://127.0.0.1:{port}/health/engine", seconds=30)
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key}"}
         accepted: dict[int, float] = {}
 
@@ -260,12 +263,7 @@ def alertmanager_peer(seconds: float, connections: int) -> None:
             stderr=subprocess.DEVNULL,
         )
         try:
-            for _ in range(100):
-                try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/-/ready", timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.1)
+            answers(f"http://127.0.0.1:{port}/-/ready")
             headers = {"Content-Type": "application/json"}
             path = "/api/v2/alerts"
             starts = datetime.now(UTC).isoformat()
