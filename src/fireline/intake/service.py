@@ -585,10 +585,8 @@ class _Batch:
             judged={source.team_slug: self._judge(source)},
             origin=from_alert,
         )
-        for ref, item in zip(refs, opened, strict=True):
-            ref.id, ref.pending, ref.new_alerts = item.row["id"], None, 0
         for ref, pending, item in zip(refs, pendings, opened, strict=True):
-            assert ref.id is not None
+            ref.id, ref.pending, ref.new_alerts = item.row["id"], None, 0
             _page_impact_contacts(
                 self.session, actor, self.now, item.judged, pending.alert, ref.id, item.row["title"]
             )
