@@ -124,6 +124,7 @@ def create_app(
         yield
         drainer.close()
         intake.close()
+        statistics.wait(timeout=10)
         stop.set()
         if worker is not None:
             worker.join(timeout=10)
