@@ -68,3 +68,10 @@ def test_a_refused_row_fails_the_whole_copy_as_an_integrity_error(
         copy_rows(session, Event, rows)
     with db.transaction() as session:
         assert session.scalars(select(Event).where(Event.kind == "test.copied")).all() == []
+
+
+def test_rows_that_name_different_columns_are_refused(db: Database, world: World) -> None:
+    at = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
+    rows = [event(world.org_id, "a", {}, at), {**event(world.org_id, "b", {}, at), "extra": 1}]
+    with pytest.raises(ValueError, match="same columns"), db.transaction() as session:
+        copy_rows(session, Event, rows)
