@@ -25,7 +25,7 @@ from fireline.context import DB, ActorDep, ClockDep, RowId, StorableInput
 from fireline.errors import FirelineError, Invalid, Unauthorized
 from fireline.intake import service
 from fireline.intake.alert import IncomingAlert, PayloadInvalid
-from fireline.intake.lane import LaneRoute
+from fireline.intake.lane import lane_routes
 from fireline.intake.schemas import (
     API_REFUSALS,
     INTAKE_REFUSALS,
@@ -346,11 +346,7 @@ def expire_silence(silence_id: RowId, db: DB, clock: ClockDep, actor: ActorDep) 
 
 
 # The alert endpoints as `IntakeLane` serves them, ahead of FastAPI's routing.
-LANE_ROUTES = {
-    "/api/v1/alerts/alertmanager": LaneRoute(alertmanager_webhook, status.HTTP_202_ACCEPTED),
-    "/api/v1/alerts/generic": LaneRoute(generic_alert, status.HTTP_202_ACCEPTED),
-    "/api/v1/alerts/heartbeat": LaneRoute(heartbeat_check_in, status.HTTP_202_ACCEPTED),
-    "/api/v1/alerts/sentry/": LaneRoute(sentry_webhook, status.HTTP_202_ACCEPTED, tail="key"),
-    "/v2/enqueue": LaneRoute(pagerduty_event, status.HTTP_202_ACCEPTED),
-    "/api/v1/alerts/pagerduty/v2/enqueue": LaneRoute(pagerduty_event, status.HTTP_202_ACCEPTED),
-}
+LANE_ROUTES = lane_routes(
+    router,
+    {alertmanager_webhook, generic_alert, heartbeat_check_in, sentry_webhook, pagerduty_event},
+)

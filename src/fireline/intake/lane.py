@@ -12,10 +12,12 @@ declares the routes, which gives the OpenAPI document and the answers to any oth
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from fastapi import APIRouter
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
@@ -34,6 +36,22 @@ class LaneRoute:
     # The name of the one path parameter the endpoint takes from the rest of the path after
     # `path`, or None when the path must match exactly.
     tail: str | None = None
+
+
+def lane_routes(router: APIRouter, endpoints: Collection[Endpoint]) -> dict[str, LaneRoute]:
+    """The POST routes of `endpoints` as `router` declares them (paths, status codes), so
+    the lane serves exactly what the OpenAPI document says. A path may end in one
+    `{parameter}`, which the lane takes from the rest of the path."""
+    routes: dict[str, LaneRoute] = {}
+    for route in router.routes:
+        if not isinstance(route, APIRoute) or route.endpoint not in endpoints:
+            continue
+        assert route.methods is not None and "POST" in route.methods, route.path
+        path, brace, parameter = route.path.partition("{")
+        assert "{" not in path and (not brace or parameter.endswith("}")), route.path
+        tail = parameter.removesuffix("}") if brace else None
+        routes[path] = LaneRoute(route.endpoint, route.status_code or 200, tail)
+    return routes
 
 
 class IntakeLane:

@@ -73,8 +73,8 @@ class Database:
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
-        """A transaction that only reads. On SQLite it waits for no writer; a write in it
-        fails rather than wait for the lock."""
+        """A transaction that only reads. On SQLite it takes no lock up front, so it reads
+        beside a writer instead of queueing behind it; write through `transaction()`."""
         with self._readers.begin() as session:
             yield session
 

@@ -61,8 +61,8 @@ def record(
 def record_rows(session: Session, rows: list[dict[str, Any]]) -> None:
     """Append many events in one statement (rows from `event_row`)."""
     if rows:
-        # Pending objects first (events may name a row added a moment ago), then a Core
-        # insert: the rows are plain values, with none of the ORM's bulk bookkeeping.
+        # Pending objects first (events may name a row added a moment ago), then the rows
+        # as plain values (COPY on PostgreSQL), with none of the ORM's bulk bookkeeping.
         session.flush()
         copy_rows(session, Event, rows)
 
