@@ -87,6 +87,18 @@ def serve(url: str, port: int, engine: bool = False) -> subprocess.Popen[bytes]:
     raise RuntimeError("fireline serve did not come up")
 
 
+def writer_ready(port: int, key: str, seconds: float = 30) -> None:
+    """Wait until the intake's writer process answers (it imports for a few seconds after
+    the server is up): a resolve for a key nobody sent goes through it and changes nothing."""
+    body = json.dumps({"title": "ready?", "dedup_key": "no such alert", "action": "resolve"})
+    ask = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/alerts/generic",
+        data=body.encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}"},
+    )
+    urllib.request.urlopen(ask, timeout=seconds).close()
+
+
 def answers(url: str, seconds: float = 10) -> bool:
     """Whether `url` answers 2xx within `seconds`, asking every 0.1 s."""
     deadline = time.monotonic() + seconds
@@ -103,6 +115,7 @@ def run(name: str, url: str, seconds: float, connections: int) -> None:
     key = prepare(url)
     port = free_port()
     server = serve(url, port)
+    writer_ready(port, key)
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key}"}
     path = "/api/v1/alerts/generic"
 
@@ -186,6 +199,7 @@ def first_pages(name: str, url: str, rate: float, seconds: float, workers: int =
         # Offer alerts only once an engine has completed a cycle (a worker takes seconds to
         # start): the first pages would otherwise measure its start-up.
         answers(f"http://127.0.0.1:{port}/health/engine", seconds=30)
+        writer_ready(port, key)
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key}"}
         accepted: dict[int, float] = {}
 

@@ -30,12 +30,13 @@ from fireline.intake.api import router as intake_router
 from fireline.intake.group_commit import GroupCommit
 from fireline.intake.lane import IntakeLane, UnloggedAcceptances
 from fireline.intake.spool import Drainer, Spool
+from fireline.intake.writer_process import ProcessGroupCommit
 from fireline.notify.api import router as notify_router
 from fireline.oncall.api import router as oncall_router
 from fireline.orgs.api import router as orgs_router
 from fireline.settings import Settings
 from fireline.statuspage.api import router as statuspage_router
-from fireline.store.db import Database
+from fireline.store.db import Database, in_memory
 from fireline.store.statistics import GrowthWatch
 from fireline.tickets.api import router as tickets_router
 from fireline.web import session as web_session
@@ -89,6 +90,14 @@ def create_app(
     owns_database = db is None
     the_clock = clock or SystemClock()
     run_engine = (settings.engine and owns_database) if engine is None else engine
+    # The intake's writer gets a process of its own when it can open the same database
+    # with the same clock (not for a database or clock handed in, as tests do).
+    writer_process = (
+        settings.intake_writer == "process"
+        and owns_database
+        and clock is None
+        and not in_memory(settings.database_url)
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -112,7 +121,11 @@ def create_app(
             if background is not None:
                 background.wake()
 
-        intake = GroupCommit(database, the_clock, committed=committed)
+        intake: GroupCommit | ProcessGroupCommit
+        if writer_process:
+            intake = ProcessGroupCommit(settings.database_url, committed=committed)
+        else:
+            intake = GroupCommit(database, the_clock, committed=committed)
         _app.state.intake, _app.state.statistics = intake, statistics
         _app.state.spool = spool = Spool(settings.spool_dir)
         drainer = Drainer(spool, take_spooled(database, the_clock), interval=2.0)

@@ -18,6 +18,18 @@ class FirelineError(Exception):
         self.detail = detail
         self.extensions = extensions
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Errors cross from the intake's writer process; subclasses take other arguments
+        # than `args`, so rebuild from the state instead of calling the constructor.
+        return (_restored, (type(self), self.args, self.__dict__))
+
+
+def _restored(cls: type[FirelineError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class NotFound(FirelineError):
     status = 404

@@ -34,6 +34,9 @@ class Settings(ClientSettings):
     # server's CPU (README, Performance), so a busy intake may turn it off.
     access_log: bool = True
     engine: bool = True
+    # Where intake's group commit runs: a process of its own overlaps its Python with the
+    # server's (docs/alerts.md); a thread keeps everything in one process.
+    intake_writer: Literal["process", "thread"] = "process"
     engine_interval: float = 1.0
     engine_lease_seconds: float = 60.0
     engine_batch: int = 200

@@ -107,8 +107,12 @@ class Outage:
             return session.scalar(select(func.count()).select_from(model)) or 0
 
 
-@pytest.fixture
-def outage(pg: Database, postgres_url: str, tmp_path: Path) -> Iterator[Outage]:
+@pytest.fixture(params=["thread", "process"])
+def outage(
+    pg: Database, postgres_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Outage]:
+    """The intake's writer as a thread of the app (a database handed in, as tests do) and as
+    `fireline serve` runs it, a process of its own."""
     clock = ManualClock(pg_now())
     with pg.transaction() as session:
         org = create_organisation(session, clock, "acme", "Acme")
@@ -126,9 +130,14 @@ def outage(pg: Database, postgres_url: str, tmp_path: Path) -> Iterator[Outage]:
     }
     url = make_url(postgres_url)
     proxy = Proxy((url.host or "127.0.0.1", url.port or 5432))
-    proxied = Database(url.set(port=proxy.port).render_as_string(hide_password=False))
-    settings = Settings(spool_dir=str(tmp_path / "spool"))
-    with TestClient(create_app(settings, db=proxied, clock=clock)) as client:
+    proxied_url = url.set(port=proxy.port).render_as_string(hide_password=False)
+    proxied = Database(proxied_url)
+    spool = str(tmp_path / "spool")
+    if request.param == "thread":
+        app = create_app(Settings(spool_dir=spool), db=proxied, clock=clock)
+    else:
+        app = create_app(Settings(database_url=proxied_url, spool_dir=spool, engine=False))
+    with TestClient(app) as client:
         yield Outage(client, proxy, pg, keys)
     proxy.cut()
     proxied.dispose()

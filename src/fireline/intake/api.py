@@ -17,7 +17,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 
 from fireline.clock.now import Clock
@@ -25,6 +25,7 @@ from fireline.context import DB, ActorDep, ClockDep, RowId, StorableInput
 from fireline.errors import FirelineError, Invalid, Unauthorized
 from fireline.intake import service
 from fireline.intake.alert import IncomingAlert, PayloadInvalid
+from fireline.intake.group_commit import StorageDown
 from fireline.intake.lane import lane_routes
 from fireline.intake.schemas import (
     API_REFUSALS,
@@ -45,7 +46,7 @@ from fireline.intake.schemas import (
 from fireline.intake.sources import alertmanager, generic, pagerduty, sentry
 from fireline.intake.spool import Spool, Spooled
 from fireline.openapi import refusals
-from fireline.store.db import Database
+from fireline.store.db import Database, is_outage
 
 router = APIRouter(tags=["alert intake"])
 log = logging.getLogger("fireline.intake")
@@ -134,8 +135,8 @@ def _unless_storage_is_down(what: str) -> Iterator[None]:
     """A database outage becomes 503 with Retry-After: the senders that retry, retry."""
     try:
         yield
-    except DBAPIError as error:
-        if error.connection_invalidated or isinstance(error, OperationalError | InterfaceError):
+    except (StorageDown, DBAPIError) as error:
+        if isinstance(error, StorageDown) or is_outage(error):
             raise Unavailable(f"{what}; retry", retry_after=RETRY_AFTER_SECONDS) from None
         raise
 

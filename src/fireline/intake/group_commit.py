@@ -12,9 +12,11 @@ import asyncio
 import logging
 import queue
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import DBAPIError
 
 from fireline.clock.now import Clock
 from fireline.intake.alert import IncomingAlert
@@ -23,6 +25,7 @@ from fireline.intake.service import Source, accept_many
 from fireline.store.db import Database
 
 log = logging.getLogger("fireline.intake")
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -73,54 +76,92 @@ class GroupCommit:
             writer.join(timeout=10)
 
     def _run(self) -> None:
-        while (first := self._queue.get()) is not None:
-            batch, size = [first], len(first.alerts)
-            while size < self.max_alerts:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    self._queue.put(None)  # finish this batch, then stop
-                    break
-                batch.append(more)
-                size += len(more.alerts)
-            self._commit(batch)
+        for batch in batches(self._queue, self.max_alerts, lambda r: len(r.alerts)):
+            results = commit_each(self.db, self.clock, [(r.source, r.alerts) for r in batch])
+            taken = committed_alerts(batch, results, lambda r: len(r.alerts))
+            if taken and self.committed is not None:
+                self.committed(taken)
+            settle(((r.loop, r.done), result) for r, result in zip(batch, results, strict=True))
 
-    def _commit(self, batch: list[_Request]) -> None:
+
+class StorageDown(Exception):
+    """The database could not be reached; the alerts were not stored."""
+
+
+def batches(
+    waiting: queue.SimpleQueue[T | None], max_alerts: int, size: Callable[[T], int]
+) -> Iterator[list[T]]:
+    """Whatever has queued up, up to `max_alerts` alerts a batch, until None arrives (the
+    batch it ends is finished first)."""
+    while (first := waiting.get()) is not None:
+        batch, count = [first], size(first)
+        while count < max_alerts:
+            try:
+                more = waiting.get_nowait()
+            except queue.Empty:
+                break
+            if more is None:
+                waiting.put(None)
+                break
+            batch.append(more)
+            count += size(more)
+        yield batch
+
+
+Requests = Sequence[tuple[Source, Sequence[IncomingAlert]]]
+
+
+def commit_each(
+    db: Database, clock: Clock, requests: Requests, again: bool = True
+) -> list[list[AlertOutcome] | BaseException]:
+    """The requests' outcomes, committed in one transaction. A batch that met a dead
+    connection (the database restarted) runs once more on a new one; any other failure
+    commits each request alone, so one bad request fails alone."""
+    try:
+        return list(accept_many(db, clock, requests))
+    except DBAPIError as error:
+        if again and error.connection_invalidated:
+            return commit_each(db, clock, requests, again=False)
+        failure: Exception = error
+    except Exception as error:
+        failure = error
+    if len(requests) == 1:
+        return [failure]
+    log.info("a group of %d requests failed (%s); retrying one by one", len(requests), failure)
+    return [commit_each(db, clock, [request], again=False)[0] for request in requests]
+
+
+def committed_alerts(
+    batch: Sequence[T], results: Sequence[object], size: Callable[[T], int]
+) -> int:
+    return sum(
+        size(request)
+        for request, result in zip(batch, results, strict=True)
+        if not isinstance(result, BaseException)
+    )
+
+
+Waiter = tuple[asyncio.AbstractEventLoop, "asyncio.Future[list[AlertOutcome]]"]
+
+
+def settle(answers: Iterable[tuple[Waiter, list[AlertOutcome] | BaseException]]) -> None:
+    """Answer requests with one wake-up of each event loop they wait on, not one per
+    request (called from a writer's thread)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]] = {}
+    for (loop, done), result in answers:
+        by_loop.setdefault(loop, []).append((done, result))
+    for loop, settled in by_loop.items():
         try:
-            results = accept_many(self.db, self.clock, [(r.source, r.alerts) for r in batch])
-        except Exception as error:
-            if len(batch) == 1:
-                _settle(batch, [error])
-                return
-            log.info("a group of %d requests failed (%s); retrying one by one", len(batch), error)
-            for request in batch:
-                self._commit([request])
-            return
-        if self.committed is not None:
-            self.committed(sum(len(request.alerts) for request in batch))
-        _settle(batch, results)
-
-
-def _settle(batch: list[_Request], results: Sequence[list[AlertOutcome] | BaseException]) -> None:
-    """Answer a batch's requests with one wake-up of each event loop they wait on, not one
-    per request."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Request, Any]]] = {}
-    for request, result in zip(batch, results, strict=True):
-        by_loop.setdefault(request.loop, []).append((request, result))
-    for loop, answers in by_loop.items():
-        try:
-            loop.call_soon_threadsafe(_answer, answers)
+            loop.call_soon_threadsafe(_answer, settled)
         except RuntimeError:  # that loop has closed: nobody is waiting any more
             continue
 
 
-def _answer(answers: list[tuple[_Request, Any]]) -> None:
-    for request, result in answers:
-        if request.done.cancelled():  # the client went away; the alerts are stored anyway
+def _answer(answers: list[tuple[asyncio.Future[Any], Any]]) -> None:
+    for done, result in answers:
+        if done.cancelled():  # the client went away; the alerts are stored anyway
             continue
         if isinstance(result, BaseException):
-            request.done.set_exception(result)
+            done.set_exception(result)
         else:
-            request.done.set_result(result)
+            done.set_result(result)

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -33,9 +34,13 @@ def _begin_immediate(connection: Any) -> None:
 _READING = "fireline_reading"
 
 
-def make_engine(url: str, idle_in_transaction_seconds: float | None = None) -> Engine:
+def make_engine(
+    url: str, idle_in_transaction_seconds: float | None = None, pre_ping: bool = True
+) -> Engine:
     """An engine for `url`. On PostgreSQL, `idle_in_transaction_seconds` ends the session of a
-    process frozen inside a transaction, so its row locks cannot block other instances."""
+    process frozen inside a transaction, so its row locks cannot block other instances;
+    `pre_ping` tests each connection as it leaves the pool (a round trip), for callers that
+    could not simply run again a transaction that met a dead connection."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -47,16 +52,31 @@ def make_engine(url: str, idle_in_transaction_seconds: float | None = None) -> E
         milliseconds = int(idle_in_transaction_seconds * 1000)
         options["options"] = f"-c idle_in_transaction_session_timeout={milliseconds}"
     return create_engine(
-        url, pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args=options
+        url, pool_pre_ping=pre_ping, pool_size=10, max_overflow=10, connect_args=options
     )
+
+
+def is_outage(error: BaseException) -> bool:
+    """Whether `error` says the database could not be reached (rather than refused what
+    was asked of it): a reason to answer 503 and have the sender retry."""
+    return isinstance(error, DBAPIError) and (
+        error.connection_invalidated or isinstance(error, OperationalError | InterfaceError)
+    )
+
+
+def in_memory(url: str) -> bool:
+    """Whether `url` names a database that lives in one process's memory (SQLite's)."""
+    return url.startswith("sqlite") and (url.partition("://")[2] in ("", "/") or ":memory:" in url)
 
 
 class Database:
     """The one entry point to storage; services open a transaction per use case."""
 
-    def __init__(self, url: str, idle_in_transaction_seconds: float | None = None) -> None:
+    def __init__(
+        self, url: str, idle_in_transaction_seconds: float | None = None, pre_ping: bool = True
+    ) -> None:
         self.url = url
-        self.engine = make_engine(url, idle_in_transaction_seconds)
+        self.engine = make_engine(url, idle_in_transaction_seconds, pre_ping)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         readers = self.engine.execution_options(**{_READING: True})
         self._readers = sessionmaker(readers, expire_on_commit=False)

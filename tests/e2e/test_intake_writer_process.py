@@ -1,0 +1,184 @@
+"""The intake's writer in a process of its own (the default for `fireline serve`): alerts are
+answered only once the child committed them, a child that dies is replaced and what it held
+is answered 503, and closing answers everything handed over first."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select, text
+
+from fireline.app import create_app
+from fireline.auth.actor import Role, Via
+from fireline.auth.service import actor_for, add_user
+from fireline.clock.now import ManualClock
+from fireline.intake import service
+from fireline.intake.group_commit import commit_each
+from fireline.intake.models import AlertRow
+from fireline.intake.schemas import NewIntegration
+from fireline.intake.sources import generic
+from fireline.intake.writer_process import ProcessGroupCommit
+from fireline.orgs.service import create_organisation, create_team, store_policy
+from fireline.policy.load import preset_text
+from fireline.settings import Settings
+from fireline.store.db import Database
+from fireline.tickets.models import Ticket
+
+if TYPE_CHECKING:
+    from conftest import World
+
+
+@pytest.fixture
+def key(db: Database, clock: ManualClock, world: World) -> str:
+    created = service.create_integration(
+        db, clock, world.admin, NewIntegration(team="meltano", kind="generic", name="w")
+    )
+    return created.key
+
+
+@pytest.fixture
+def served(db: Database, tmp_path: Path) -> Iterator[TestClient]:
+    """The app as `fireline serve` builds it: its own database and clock, so its own writer."""
+    settings = Settings(database_url=db.url, engine=False, spool_dir=str(tmp_path / "spool"))
+    with TestClient(create_app(settings)) as client:
+        assert isinstance(client.app.state.intake, ProcessGroupCommit)  # type: ignore[attr-defined]
+        yield client
+
+
+def post(client: TestClient, key: str, alert: dict[str, str]) -> dict[str, object]:
+    answer = client.post(
+        "/api/v1/alerts/generic", json=alert, headers={"Authorization": f"Bearer {key}"}
+    )
+    assert answer.status_code == 202, answer.text
+    outcome: dict[str, object] = answer.json()["alerts"][0]
+    return outcome
+
+
+def count(db: Database, model: object) -> int:
+    with db.transaction() as session:
+        return session.scalar(select(func.count()).select_from(model)) or 0  # type: ignore[arg-type]
+
+
+def writer_pid(client: TestClient) -> int:
+    intake: ProcessGroupCommit = client.app.state.intake  # type: ignore[attr-defined]
+    return intake._child.pid
+
+
+def test_alerts_are_committed_by_the_child_before_the_answer(
+    served: TestClient, key: str, db: Database
+) -> None:
+    assert writer_pid(served) != os.getpid()
+    opened = post(served, key, {"title": "Tap failing", "service": "hub", "dedup_key": "t1"})
+    # The answer came after the commit: another connection sees the ticket at once.
+    assert opened["outcome"] == "opened" and count(db, Ticket) == 1
+    repeat = post(served, key, {"title": "Tap failing", "service": "hub", "dedup_key": "t1"})
+    assert repeat["outcome"] == "repeat" and repeat["ticket_id"] == opened["ticket_id"]
+    resolved = post(served, key, {"title": "x", "dedup_key": "t1", "action": "resolve"})
+    assert resolved["outcome"] in ("resolved", "annotated")
+    assert count(db, AlertRow) == 3
+
+
+def test_a_refusal_raised_in_the_child_is_the_same_problem(
+    served: TestClient, db: Database, clock: ManualClock, world: World
+) -> None:
+    with db.transaction() as session:
+        create_team(session, clock, world.org_id, "bare", "Bare")  # no policy yet
+    created = service.create_integration(
+        db, clock, world.admin, NewIntegration(team="bare", kind="generic", name="bare")
+    )
+    answer = served.post(
+        "/api/v1/alerts/generic",
+        json={"title": "x", "dedup_key": "y"},
+        headers={"Authorization": f"Bearer {created.key}"},
+    )
+    assert answer.status_code == 409, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert "no policy" in answer.json()["detail"]
+    assert count(db, AlertRow) == 0
+
+
+def test_a_writer_that_dies_is_replaced_and_what_it_held_answers_503(
+    served: TestClient, key: str, db: Database
+) -> None:
+    post(served, key, {"title": "before", "dedup_key": "before"})
+    first = writer_pid(served)
+    os.kill(first, 9)
+    statuses = []
+    deadline = time.monotonic() + 60
+    while True:
+        answer = served.post(
+            "/api/v1/alerts/generic",
+            json={"title": "after", "dedup_key": "after"},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        statuses.append(answer.status_code)
+        if answer.status_code == 202:
+            break
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["retry-after"] == "5"
+        assert time.monotonic() < deadline, statuses
+        time.sleep(0.2)
+    assert writer_pid(served) != first
+    # Retried after a 503, the alert was still taken in once.
+    with db.transaction() as session:
+        prints = session.scalars(select(AlertRow.fingerprint).order_by(AlertRow.id)).all()
+    assert len(prints) == 2 and len(set(prints)) == 2
+
+
+def test_closing_answers_every_request_handed_over(db: Database, key: str, world: World) -> None:
+    source = service.source_for_key(db, key, "generic")
+
+    async def storm() -> list[str]:
+        intake = ProcessGroupCommit(db.url)
+        waiting = [
+            asyncio.create_task(
+                intake.accept(source, generic.parse({"title": f"a{n}", "dedup_key": f"k{n}"}))
+            )
+            for n in range(60)
+        ]
+        await asyncio.sleep(0)  # every request is handed over before the close begins
+        await asyncio.to_thread(intake.close)
+        return [outcome.outcome for done in await asyncio.gather(*waiting) for outcome in done]
+
+    assert asyncio.run(storm()) == ["opened"] * 60
+    assert count(db, Ticket) == 60
+
+
+def test_a_batch_that_meets_a_dead_connection_runs_again_on_a_new_one(
+    pg: Database, clock: ManualClock, tmp_path: Path
+) -> None:
+    # PostgreSQL only: the child's pool does not test connections before each batch (a round
+    # trip each); a server restart must still cost no alert.
+    with pg.transaction() as session:
+        org = create_organisation(session, clock, "acme", "Acme")
+        team = create_team(session, clock, org.id, "meltano", "Meltano")
+        store_policy(session, clock, team, preset_text("meltano"), "preset:meltano", None)
+        admin = actor_for(add_user(session, clock, org.id, "admin", "A", Role.admin), Via.cli)
+    created = service.create_integration(
+        pg, clock, admin, NewIntegration(team="meltano", kind="generic", name="w")
+    )
+    source = service.source_for_key(pg, created.key, "generic")
+    writer = Database(pg.url, pre_ping=False)
+    try:
+        alerts = generic.parse({"title": "one", "dedup_key": "one"})
+        (first,) = commit_each(writer, clock, [(source, alerts)])
+        assert not isinstance(first, BaseException)
+        with pg.engine.connect() as connection:  # as a restart would: every other session ends
+            connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+        (second,) = commit_each(writer, clock, [(source, generic.parse({"title": "two"}))])
+        assert not isinstance(second, BaseException), second
+    finally:
+        writer.dispose()
+    assert count(pg, AlertRow) == 2
