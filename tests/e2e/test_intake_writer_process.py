@@ -8,6 +8,7 @@ import asyncio
 import os
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,7 +25,7 @@ from fireline.intake.group_commit import commit_each
 from fireline.intake.models import AlertRow
 from fireline.intake.schemas import NewIntegration
 from fireline.intake.sources import generic
-from fireline.intake.writer_process import ProcessGroupCommit
+from fireline.intake.writer_process import RECALL_SECONDS, ProcessGroupCommit
 from fireline.orgs.service import create_organisation, create_team, store_policy
 from fireline.policy.load import preset_text
 from fireline.settings import Settings
@@ -182,3 +183,23 @@ def test_a_batch_that_meets_a_dead_connection_runs_again_on_a_new_one(
     finally:
         writer.dispose()
     assert count(pg, AlertRow) == 2
+
+
+def test_a_new_silence_applies_within_the_writers_second(
+    served: TestClient, key: str, world: World
+) -> None:
+    opened = post(served, key, {"title": "a", "service": "hub", "dedup_key": "a"})
+    assert opened["outcome"] == "opened"  # the writer has now read the silences
+    created = served.post(
+        "/api/v1/silences",
+        json={
+            "matchers": [{"name": "service", "op": "=", "value": "hub"}],
+            "ends_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+            "reason": "deploying a fix",
+        },
+        headers={"Authorization": f"Bearer {world.tokens['admin']}"},
+    )
+    assert created.status_code == 201, created.text
+    time.sleep(RECALL_SECONDS)
+    silenced = post(served, key, {"title": "b", "service": "hub", "dedup_key": "b"})
+    assert silenced["outcome"] == "silenced" and silenced["silence_id"] == created.json()["id"]

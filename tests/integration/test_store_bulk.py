@@ -7,10 +7,12 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
-from fireline.store.bulk import copy_rows
+from fireline.clock.now import ManualClock
+from fireline.orgs.service import create_organisation
+from fireline.store.bulk import copy_rows, insert_with_ids
 from fireline.store.db import Database
 from fireline.timeline.models import Event
 
@@ -75,3 +77,40 @@ def test_rows_that_name_different_columns_are_refused(db: Database, world: World
     rows = [event(world.org_id, "a", {}, at), {**event(world.org_id, "b", {}, at), "extra": 1}]
     with pytest.raises(ValueError, match="same columns"), db.transaction() as session:
         copy_rows(session, Event, rows)
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        datetime(2026, 11, 25, 16, 0, 0, 123456, tzinfo=timezone(timedelta(hours=1))),
+        datetime(2026, 3, 29, 1, 0, 0, 0, tzinfo=UTC),  # no microseconds: still written out
+    ],
+)
+def test_sqlite_rows_are_stored_as_sqlalchemy_stores_them(
+    sqlite_db: Database, clock: ManualClock, at: datetime
+) -> None:
+    # Byte for byte: a query comparing stored text (`at >= '…'`) must see both alike.
+    with sqlite_db.transaction() as session:
+        org_id = create_organisation(session, clock, "acme", "Acme").id
+        data = {"text": AWKWARD, "n": [1, 2.5, None, True]}
+        session.execute(insert(Event), [event(org_id, "orm", data, at)])
+        copy_rows(session, Event, [event(org_id, "copied", data, at)])
+        stored = session.execute(
+            text("SELECT at, data, typeof(at) FROM timeline_events ORDER BY id")
+        ).all()
+    assert len(stored) == 2 and stored[0] == stored[1]
+
+
+def test_sqlite_insert_with_ids_returns_each_rows_id(
+    sqlite_db: Database, clock: ManualClock
+) -> None:
+    at = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
+    with sqlite_db.transaction() as session:
+        org_id = create_organisation(session, clock, "acme", "Acme").id
+        ids = insert_with_ids(session, Event, [event(org_id, f"e{n}", {}, at) for n in range(5)])
+        found = dict(
+            session.execute(
+                select(Event.id, Event.summary).where(Event.kind == "test.copied")
+            ).all()
+        )
+    assert [found[i] for i in ids] == [f"e{n}" for n in range(5)]

@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from fireline.clock.now import Clock
 from fireline.intake.alert import IncomingAlert
 from fireline.intake.schemas import AlertOutcome
-from fireline.intake.service import Source, accept_many
+from fireline.intake.service import Recall, Source, accept_many
 from fireline.store.db import Database
 
 log = logging.getLogger("fireline.intake")
@@ -112,23 +112,27 @@ Requests = Sequence[tuple[Source, Sequence[IncomingAlert]]]
 
 
 def commit_each(
-    db: Database, clock: Clock, requests: Requests, again: bool = True
+    db: Database,
+    clock: Clock,
+    requests: Requests,
+    recall: Recall | None = None,
+    again: bool = True,
 ) -> list[list[AlertOutcome] | BaseException]:
     """The requests' outcomes, committed in one transaction. A batch that met a dead
     connection (the database restarted) runs once more on a new one; any other failure
     commits each request alone, so one bad request fails alone."""
     try:
-        return list(accept_many(db, clock, requests))
+        return list(accept_many(db, clock, requests, recall))
     except DBAPIError as error:
         if again and error.connection_invalidated:
-            return commit_each(db, clock, requests, again=False)
+            return commit_each(db, clock, requests, recall, again=False)
         failure: Exception = error
     except Exception as error:
         failure = error
     if len(requests) == 1:
         return [failure]
     log.info("a group of %d requests failed (%s); retrying one by one", len(requests), failure)
-    return [commit_each(db, clock, [request], again=False)[0] for request in requests]
+    return [commit_each(db, clock, [request], recall, again=False)[0] for request in requests]
 
 
 def committed_alerts(

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -58,6 +58,7 @@ from fireline.triage.route import Owner, owner_of
 from fireline.triage.silence import Matcher, MatcherInvalid, Op, Silence, facts_of, silencing
 
 KINDS = ("alertmanager", "sentry", "pagerduty", "generic")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +230,10 @@ def accept(
 
 
 def accept_many(
-    db: Database, clock: Clock, requests: Sequence[tuple[Source, Sequence[IncomingAlert]]]
+    db: Database,
+    clock: Clock,
+    requests: Sequence[tuple[Source, Sequence[IncomingAlert]]],
+    recall: Recall | None = None,
 ) -> list[list[AlertOutcome]]:
     """Take in several requests' alerts in one transaction (a group commit): one lookup of
     the open tickets of all their fingerprints, one insert of the new tickets, one update per
@@ -238,13 +242,16 @@ def accept_many(
     Two first triggers of one fingerprint racing in two transactions: the unique index lets
     one in and fails the other's whole transaction, which runs again and now finds the
     winner's ticket to join as a repeat. Guarding each insert with a savepoint instead
-    would cost every batch two more round trips for a race this rare."""
+    would cost every batch two more round trips for a race this rare.
+
+    With `recall`, what the batch reads of teams, policies, silences and people is reused
+    across batches for a short while (`Recall`)."""
     try:
         with db.transaction() as session:
-            return accept_in(session, clock, requests, guarded=False)
+            return accept_in(session, clock, requests, guarded=False, recall=recall)
     except IntegrityError:
         with db.transaction() as session:
-            return accept_in(session, clock, requests)
+            return accept_in(session, clock, requests, recall=recall)
 
 
 def accept_in(
@@ -252,12 +259,13 @@ def accept_in(
     clock: Clock,
     requests: Sequence[tuple[Source, Sequence[IncomingAlert]]],
     guarded: bool = True,
+    recall: Recall | None = None,
 ) -> list[list[AlertOutcome]]:
     """`accept_many` in the caller's transaction. `guarded`: a new ticket that loses a race
     for its fingerprint joins the winner's ticket (each insert runs in a savepoint);
     unguarded, the race fails the transaction."""
     now = clock.now()
-    batch = _Batch(session, clock, now, guarded)
+    batch = _Batch(session, clock, now, guarded, recall or Recall(seconds=0))
     prints = [[batch.fingerprint(source, alert) for alert in alerts] for source, alerts in requests]
     batch.find_open_tickets(
         {(source.org_id, p) for (source, _), ps in zip(requests, prints, strict=True) for p in ps}
@@ -329,13 +337,11 @@ _OPEN_TICKETS_OF = (
     .order_by(Ticket.id)
     .with_for_update()
 )
-_ACTIVE_SILENCES = select(
+# Those yet to start too: a silence says itself when it covers an alert, so a maintenance
+# window recalled before it began still starts on time.
+_UNENDED_SILENCES = select(
     SilenceRow.id, SilenceRow.matchers, SilenceRow.starts_at, SilenceRow.ends_at
-).where(
-    SilenceRow.org_id == bindparam("org_id"),
-    SilenceRow.starts_at <= bindparam("now"),
-    SilenceRow.ends_at > bindparam("now"),
-)
+).where(SilenceRow.org_id == bindparam("org_id"), SilenceRow.ends_at > bindparam("now"))
 _COUNT_REPEATS = (
     update(Ticket)
     .where(Ticket.id.in_(bindparam("ids", expanding=True)))
@@ -348,27 +354,48 @@ _COUNT_REPEATS = (
 )
 
 
+class Recall:
+    """What a writer that takes batch after batch may reuse for `seconds`, rather than read
+    again in every batch: each team with its policy in force, each organisation's silences
+    not yet ended, whether a handle names an active account. Each is read once a second
+    at most, so a policy, silence or account changed elsewhere applies to alerts within
+    `seconds`. With seconds=0, each batch reads afresh (and reads each thing once)."""
+
+    def __init__(self, seconds: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds, self.clock = seconds, clock
+        self._kept: dict[Hashable, tuple[float, Any]] = {}
+
+    def get(self, key: Hashable, read: Callable[[], T]) -> T:
+        now = self.clock()
+        kept = self._kept.get(key)
+        if kept is not None and (self.seconds == 0 or now - kept[0] < self.seconds):
+            return cast(T, kept[1])
+        value = read()
+        self._kept[key] = (now, value)
+        return value
+
+
 class _Batch:
-    def __init__(self, session: Session, clock: Clock, now: datetime, guarded: bool) -> None:
+    def __init__(
+        self, session: Session, clock: Clock, now: datetime, guarded: bool, recall: Recall
+    ) -> None:
         self.session, self.clock, self.now, self.guarded = session, clock, now, guarded
-        self.judges: dict[tuple[int, str], tuple[Team, PolicyInForce]] = {}
-        self.silences: dict[int, list[Silence]] = {}
+        self.recall = recall
         self.tickets: dict[tuple[int, str], _TicketRef | None] = {}
         self.pending: list[_TicketRef] = []
         self.outcomes: list[tuple[Source, IncomingAlert, _Outcome]] = []
-        self.handles: dict[tuple[int, str], str | None] = {}
         self.storms: dict[tuple[int, str], _Storm] = {}
 
     def _judge(self, source: Source) -> tuple[Team, PolicyInForce]:
-        key = (source.org_id, source.team_slug)
-        if key not in self.judges:
-            self.judges[key] = team_and_policy(self.session, source.org_id, source.team_slug)
-        return self.judges[key]
+        return self.recall.get(
+            ("judge", source.org_id, source.team_slug),
+            lambda: team_and_policy(self.session, source.org_id, source.team_slug),
+        )
 
     def _silences(self, org_id: int) -> list[Silence]:
-        if org_id not in self.silences:
-            self.silences[org_id] = _active_silences(self.session, org_id, self.now)
-        return self.silences[org_id]
+        return self.recall.get(
+            ("silences", org_id), lambda: _unended_silences(self.session, org_id, self.now)
+        )
 
     def fingerprint(self, source: Source, alert: IncomingAlert) -> str:
         _, judged = self._judge(source)
@@ -509,13 +536,14 @@ class _Batch:
         """The tech lead's handle if that person has an active account here."""
         if handle is None:
             return None
-        if (org_id, handle) not in self.handles:
-            self.handles[org_id, handle] = self.session.scalar(
+        return self.recall.get(
+            ("handle", org_id, handle),
+            lambda: self.session.scalar(
                 select(User.handle).where(
                     User.org_id == org_id, User.handle == handle, User.deactivated_at.is_(None)
                 )
-            )
-        return self.handles[org_id, handle]
+            ),
+        )
 
     def _open_pending(self) -> None:
         """Open this batch's new tickets: one insert per integration. Two first triggers
@@ -675,8 +703,8 @@ class _Batch:
         copy_rows(self.session, Comment, comments)
 
 
-def _active_silences(session: Session, org_id: int, now: datetime) -> list[Silence]:
-    rows = session.connection().execute(_ACTIVE_SILENCES, {"org_id": org_id, "now": now})
+def _unended_silences(session: Session, org_id: int, now: datetime) -> list[Silence]:
+    rows = session.connection().execute(_UNENDED_SILENCES, {"org_id": org_id, "now": now})
     return [
         Silence(id_, _matchers(matchers), starts_at, ends_at)
         for id_, matchers, starts_at, ends_at in rows

@@ -42,7 +42,7 @@ from fireline.intake.group_commit import (
     settle,
 )
 from fireline.intake.schemas import AlertOutcome
-from fireline.intake.service import Source
+from fireline.intake.service import Recall, Source
 from fireline.store.db import Database, is_outage
 
 log = logging.getLogger("fireline.intake")
@@ -51,6 +51,7 @@ log = logging.getLogger("fireline.intake")
 _Job = tuple[int, Source, Sequence[IncomingAlert]]
 DATABASE_URL = "FIRELINE_INTAKE_WRITER_DATABASE_URL"
 RESTART_PAUSE_SECONDS = 1.0
+RECALL_SECONDS = 1.0
 
 
 class ProcessGroupCommit:
@@ -189,12 +190,16 @@ def _serve(database_url: str, max_alerts: int, connection: Connection) -> None:
     # No test of each connection before each batch (a round trip): a batch that meets a
     # dead connection fails, and `commit_each` runs its requests again on new ones.
     db, clock = Database(database_url, pre_ping=False), SystemClock()
+    # Teams, policies, silences and accounts are read once a second, not once a batch: a
+    # change made elsewhere applies to alerts within that second.
+    recall = Recall(seconds=RECALL_SECONDS)
     jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
     reader = threading.Thread(target=_read, args=(connection, jobs), daemon=True)
     reader.start()
     try:
         for batch in batches(jobs, max_alerts, lambda job: len(job[2])):
-            results = commit_each(db, clock, [(source, alerts) for _, source, alerts in batch])
+            requests = [(source, alerts) for _, source, alerts in batch]
+            results = commit_each(db, clock, requests, recall)
             taken = committed_alerts(batch, results, lambda job: len(job[2]))
             answers = [
                 (job[0], _transportable(result)) for job, result in zip(batch, results, strict=True)

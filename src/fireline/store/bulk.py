@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import JSON, Insert, bindparam, insert, text
+from sqlalchemy import JSON, Boolean, Integer, String, Text, bindparam, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -30,7 +30,7 @@ def insert_with_ids(
     one COPY (`copy_rows`): a multi-row INSERT ... RETURNING would have its whole text,
     thousands of placeholders long, re-parsed by the driver on every batch (about 50 µs a
     row). A row that breaks a unique index fails the COPY as an IntegrityError, as an INSERT
-    would. SQLite returns the ids from one statement.
+    would. On SQLite each row's id is the row id it was given.
     """
     if not rows:
         return []
@@ -42,14 +42,7 @@ def insert_with_ids(
         with_ids = [{**row, key.name: id_} for row, id_ in zip(rows, ids, strict=True)]
         copy_rows(session, model, with_ids)
         return ids
-    statement = _insert_of(model).returning(key, sort_by_parameter_order=True)
-    return list(connection.execute(statement, list(rows)).scalars())
-
-
-@cache
-def _insert_of(model: type[Base]) -> Insert:
-    """Built once per table: SQLAlchemy would otherwise build it and its cache key per batch."""
-    return insert(model)
+    return _sqlite_insert(session, model, rows, with_ids=True)
 
 
 def copy_rows(session: Session, model: type[Base], rows: Sequence[dict[str, Any]]) -> None:
@@ -58,7 +51,7 @@ def copy_rows(session: Session, model: type[Base], rows: Sequence[dict[str, Any]
     On PostgreSQL they go in as one COPY, in the caller's transaction: psycopg's executemany
     spends about 30 µs of client CPU a row, and PostgreSQL an executor run a row; COPY about
     half the client's CPU and two thirds of the server's. SQLite takes them as one
-    executemany.
+    executemany (`_sqlite_insert`).
     """
     if not rows:
         return
@@ -68,7 +61,7 @@ def copy_rows(session: Session, model: type[Base], rows: Sequence[dict[str, Any]
         raise ValueError(f"copy_rows: every row must name the same columns, as {columns}")
     connection = session.connection()
     if connection.dialect.name != "postgresql":
-        connection.execute(_insert_of(model), rows)
+        _sqlite_insert(session, model, rows)
         return
     statement, converters = _copy_of(model, columns)
     driver = connection.connection.driver_connection
@@ -90,6 +83,76 @@ def copy_rows(session: Session, model: type[Base], rows: Sequence[dict[str, Any]
         raise DBAPIError.instance(
             statement, None, error, connection.dialect.loaded_dbapi.Error
         ) from error
+
+
+def _sqlite_insert(
+    session: Session, model: type[Base], rows: Sequence[dict[str, Any]], with_ids: bool = False
+) -> list[int]:
+    """SQLite: the rows straight to the driver, their values converted as SQLAlchemy's types
+    would (`_sqlite_converter`), one execute a row when the ids are wanted (the row id of
+    each, exact whatever the table), else one executemany. SQLAlchemy's own per-parameter
+    processing cost more than SQLite's work: a third of the intake writer's CPU."""
+    columns = tuple(rows[0])
+    statement, converters = _sqlite_insert_of(model, columns)
+    values = [
+        tuple(
+            value if convert is None else convert(value)
+            for convert, value in zip(converters, (row[c] for c in columns), strict=True)
+        )
+        for row in rows
+    ]
+    connection = session.connection()
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    cursor = driver.cursor()
+    try:
+        if not with_ids:
+            cursor.executemany(statement, values)
+            return []
+        ids = []
+        for row in values:
+            cursor.execute(statement, row)
+            assert cursor.lastrowid is not None
+            ids.append(cursor.lastrowid)
+        return ids
+    except connection.dialect.loaded_dbapi.Error as error:
+        raise DBAPIError.instance(
+            statement, None, error, connection.dialect.loaded_dbapi.Error
+        ) from error
+    finally:
+        cursor.close()
+
+
+@cache
+def _sqlite_insert_of(
+    model: type[Base], columns: tuple[str, ...]
+) -> tuple[str, tuple[Converter, ...]]:
+    table = model.__table__
+    converters = tuple(_sqlite_converter(table.c[name].type) for name in columns)
+    names = ", ".join(f'"{name}"' for name in columns)
+    marks = ", ".join("?" for _ in columns)
+    return f'INSERT INTO "{model.__tablename__}" ({names}) VALUES ({marks})', converters
+
+
+def _sqlite_converter(column_type: Any) -> Converter:
+    """What the column's SQLAlchemy type would store on SQLite; a type not known here is
+    refused, rather than stored differently from how SQLAlchemy would store it."""
+    if isinstance(column_type, JSON):
+        return json.dumps
+    if isinstance(column_type, UTCDateTime):
+        return _utc_text
+    if isinstance(column_type, Integer | String | Text | Boolean):
+        return None  # the driver stores these as SQLAlchemy would (a bool as 0 or 1)
+    raise TypeError(f"no SQLite conversion for a {column_type!r} column")
+
+
+def _utc_text(value: datetime | None) -> str | None:
+    """As UTCDateTime and SQLite's DATETIME store an instant: UTC, microseconds always."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("refusing to store a naive datetime; pass an aware one")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 Converter = Callable[[Any], Any] | None
