@@ -123,7 +123,7 @@ def create_app(
 
         intake: GroupCommit | ProcessGroupCommit
         if writer_process:
-            intake = ProcessGroupCommit(settings.database_url, committed=committed)
+            intake = await ProcessGroupCommit.started(settings.database_url, committed=committed)
         else:
             intake = GroupCommit(database, the_clock, committed=committed)
         _app.state.intake, _app.state.statistics = intake, statistics
@@ -136,7 +136,7 @@ def create_app(
         gc.freeze()
         yield
         drainer.close()
-        intake.close()
+        await intake.aclose()
         statistics.wait(timeout=10)
         stop.set()
         if worker is not None:

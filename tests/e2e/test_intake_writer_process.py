@@ -6,14 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
+from live_server import free_port
 from sqlalchemy import func, select, text
 
 from fireline.app import create_app
@@ -34,6 +39,8 @@ from fireline.tickets.models import Ticket
 
 if TYPE_CHECKING:
     from conftest import World
+
+FIRELINE = str(Path(sys.executable).with_name("fireline"))
 
 
 @pytest.fixture
@@ -69,6 +76,7 @@ def count(db: Database, model: object) -> int:
 
 def writer_pid(client: TestClient) -> int:
     intake: ProcessGroupCommit = client.app.state.intake  # type: ignore[attr-defined]
+    assert intake._child is not None
     return intake._child.pid
 
 
@@ -137,7 +145,7 @@ def test_closing_answers_every_request_handed_over(db: Database, key: str, world
     source = service.source_for_key(db, key, "generic")
 
     async def storm() -> list[str]:
-        intake = ProcessGroupCommit(db.url)
+        intake = await ProcessGroupCommit.started(db.url)
         waiting = [
             asyncio.create_task(
                 intake.accept(source, generic.parse({"title": f"a{n}", "dedup_key": f"k{n}"}))
@@ -145,7 +153,7 @@ def test_closing_answers_every_request_handed_over(db: Database, key: str, world
             for n in range(60)
         ]
         await asyncio.sleep(0)  # every request is handed over before the close begins
-        await asyncio.to_thread(intake.close)
+        await intake.aclose()
         return [outcome.outcome for done in await asyncio.gather(*waiting) for outcome in done]
 
     assert asyncio.run(storm()) == ["opened"] * 60
@@ -203,3 +211,53 @@ def test_a_new_silence_applies_within_the_writers_second(
     time.sleep(RECALL_SECONDS)
     silenced = post(served, key, {"title": "b", "service": "hub", "dedup_key": "b"})
     assert silenced["outcome"] == "silenced" and silenced["silence_id"] == created.json()["id"]
+
+
+def test_fireline_serve_takes_alerts_through_its_writer_and_stops_cleanly(
+    db: Database, key: str, tmp_path: Path
+) -> None:
+    # The real server, as `make run` starts it: uvicorn on uvloop (whose transports are not
+    # asyncio's classes), SIGTERM to stop.
+    port = free_port()
+    env = {
+        **os.environ,
+        "FIRELINE_DATABASE_URL": db.url,
+        "FIRELINE_SPOOL_DIR": str(tmp_path / "spool"),
+    }
+    server = subprocess.Popen(
+        [FIRELINE, "serve", "--no-engine", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                answer = httpx.post(
+                    f"{url}/api/v1/alerts/generic",
+                    json={"title": "Tap failing", "dedup_key": "served"},
+                    headers={"Authorization": f"Bearer {key}"},
+                    timeout=30,
+                )
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and server.poll() is None, "no server"
+                time.sleep(0.2)
+        assert answer.status_code == 202, answer.text
+        assert answer.json()["alerts"][0]["outcome"] == "opened"
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        assert len(children) == 1  # the writer
+        writer = Path(f"/proc/{children[0]}")
+        assert b"fireline.intake.writer_process" in (writer / "cmdline").read_bytes()
+    finally:
+        server.terminate()
+        _, errors = server.communicate(timeout=60)
+    # uvicorn shuts down, then ends by the signal it was sent, as a process that did not
+    # catch it would.
+    assert server.returncode in (0, -signal.SIGTERM), errors.decode()
+    assert b"Application shutdown complete" in errors
+    assert not writer.exists(), "the writer outlived the server"
+    assert b"Traceback" not in errors, errors.decode()
+    assert count(db, Ticket) == 1

@@ -69,6 +69,9 @@ class GroupCommit:
         self._queue.put(_Request(source, alerts, loop, done))
         return await done
 
+    async def aclose(self) -> None:
+        await asyncio.to_thread(self.close)
+
     def close(self) -> None:
         for _ in self._writers:
             self._queue.put(None)

@@ -3,9 +3,14 @@
 In one process, the writer thread's Python (deciding, building rows) and the event loop's
 (HTTP, parsing) take turns on one GIL, and the writer's waits for the database do not
 overlap its Python: in an alert storm one of the two cores sat idle. Here the server's
-event loop hands each request's parsed alerts to a child process over a socket pair; the
-child runs the same batches (`batches`, `commit_each`) and sends the outcomes back once
-committed. A request is still answered only after its alerts committed.
+event loop hands the requests' parsed alerts to a child process over a socket pair, all
+those of one turn of the loop in one message; the child commits them in batches
+(`commit_each`) and sends the outcomes back once committed. A request is still answered
+only after its alerts committed.
+
+The server's side has no threads: the socket is one of the event loop's connections, so
+an answer settles its request in the loop at once, without waiting for a thread to get
+the GIL (up to 5 ms each way).
 
 If the child dies, the requests it had been sent are answered 503 (the senders that retry,
 retry; the alerts they carry are deduplicated) and a new child starts.
@@ -14,48 +19,46 @@ retry; the alerts they carry are deduplicated) and a new child starts.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 import os
 import pickle
-import queue
+import select
 import signal
 import socket
 import subprocess
 import sys
-import threading
-import time
+from collections import deque
 from collections.abc import Callable, Sequence
-from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, cast
 
 from fireline.clock.now import SystemClock
 from fireline.errors import FirelineError
 from fireline.intake.alert import IncomingAlert
-from fireline.intake.group_commit import (
-    StorageDown,
-    Waiter,
-    batches,
-    commit_each,
-    committed_alerts,
-    settle,
-)
+from fireline.intake.group_commit import StorageDown, commit_each, committed_alerts
 from fireline.intake.schemas import AlertOutcome
 from fireline.intake.service import Recall, Source
 from fireline.store.db import Database, is_outage
 
 log = logging.getLogger("fireline.intake")
 
-# (request id, integration, alerts) one way; (request id, outcomes or error) the other.
+# (request id, integration, alerts) one way; (alerts committed, [(request id, outcomes or
+# error)]) the other. Each message is a pickle after its length (4 bytes, big-endian).
 _Job = tuple[int, Source, Sequence[IncomingAlert]]
+_LENGTH = 4
 DATABASE_URL = "FIRELINE_INTAKE_WRITER_DATABASE_URL"
 RESTART_PAUSE_SECONDS = 1.0
 RECALL_SECONDS = 1.0
 
 
+def _framed(value: Any) -> bytes:
+    payload = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+    return len(payload).to_bytes(_LENGTH, "big") + payload
+
+
 class ProcessGroupCommit:
-    """`GroupCommit`'s interface (`accept`, `close`), its writer in a child process."""
+    """`GroupCommit`'s interface (`accept`, `aclose`), its writer in a child process. Made
+    by `started`, in the event loop that will call `accept`."""
 
     def __init__(
         self,
@@ -63,163 +66,221 @@ class ProcessGroupCommit:
         max_alerts: int = 500,
         committed: Callable[[int], None] | None = None,
     ) -> None:
-        """`committed` is called, on a thread of this process, with the number of alerts
-        each batch the child committed took in."""
+        """`committed` is called, in the event loop, with the number of alerts each batch
+        the child committed took in."""
         self.database_url, self.max_alerts = database_url, max_alerts
         self.committed = committed
-        self._waiting: dict[int, Waiter] = {}
+        self._waiting: dict[int, asyncio.Future[list[AlertOutcome]]] = {}
+        self._unsent: list[_Job] = []
         self._sent: set[int] = set()  # ids the current child holds, unanswered
         self._ids = itertools.count()
-        self._outbox: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        # Held to send or to replace the child: a request is failed only if this child had it.
-        self._lock = threading.Lock()
+        self._link: _Link | None = None
+        self._child: subprocess.Popen[bytes] | None = None
         self._closing = False
-        self._child, self._connection = self._start()
-        self._sender = threading.Thread(target=self._send, name="fireline-intake-send", daemon=True)
-        self._receiver = threading.Thread(
-            target=self._receive, name="fireline-intake-receive", daemon=True
-        )
-        self._sender.start()
-        self._receiver.start()
+        self._closed: asyncio.Future[None] | None = None
+        self._restarting: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def started(
+        cls,
+        database_url: str,
+        max_alerts: int = 500,
+        committed: Callable[[int], None] | None = None,
+    ) -> ProcessGroupCommit:
+        """A writer with its child started. The child is not waited for: what is sent
+        meanwhile waits in the socket until it has imported its modules and reads it."""
+        intake = cls(database_url, max_alerts, committed)
+        await intake._start()
+        return intake
 
     async def accept(self, source: Source, alerts: Sequence[IncomingAlert]) -> list[AlertOutcome]:
         loop = asyncio.get_running_loop()
         done: asyncio.Future[list[AlertOutcome]] = loop.create_future()
         request_id = next(self._ids)
-        self._waiting[request_id] = (loop, done)
-        self._outbox.put((request_id, source, alerts))
+        self._waiting[request_id] = done
+        if not self._unsent:
+            loop.call_soon(self._flush)  # once this turn of the loop has parsed its requests
+        self._unsent.append((request_id, source, alerts))
         return await done
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
         """Finish what was handed over, then stop the child."""
         self._closing = True
-        self._outbox.put(None)
-        self._sender.join(timeout=30)
-        self._receiver.join(timeout=30)
-        try:
-            self._child.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._child.kill()
-        self._connection.close()
+        if self._restarting is not None:
+            await self._restarting
+        self._flush()
+        link, child = self._link, self._child
+        if link is not None:
+            self._closed = asyncio.get_running_loop().create_future()
+            link.transport.write(_framed(None))
+            await asyncio.wait_for(self._closed, timeout=30)
+        if child is not None:
+            try:
+                await asyncio.to_thread(child.wait, 10)
+            except subprocess.TimeoutExpired:
+                child.kill()
 
-    def _start(self) -> tuple[subprocess.Popen[bytes], Connection]:
-        """A new child. It is not waited for: what is sent meanwhile waits in the socket
-        until the child has imported its modules (about 2 s here) and reads it."""
+    async def _start(self) -> None:
         ours, theirs = socket.socketpair()
-        # The URL goes in the environment, not the command line other users can read.
-        child = subprocess.Popen(
+        # The URL goes in the environment, not on the command line other users can read.
+        self._child = subprocess.Popen(
             [sys.executable, "-m", __name__, str(theirs.fileno()), str(self.max_alerts)],
             pass_fds=[theirs.fileno()],
             env={**os.environ, DATABASE_URL: self.database_url},
         )
         theirs.close()
-        return child, Connection(ours.detach())
+        loop = asyncio.get_running_loop()
+        _, self._link = await loop.create_unix_connection(lambda: _Link(self), sock=ours)
+        self._flush()
 
-    def _send(self) -> None:
-        while (first := self._outbox.get()) is not None:
-            jobs = [first]
-            while len(jobs) < self.max_alerts:
-                try:
-                    more = self._outbox.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    self._outbox.put(None)
-                    break
-                jobs.append(more)
-            with self._lock:
-                self._sent.update(job[0] for job in jobs)
-                # If the child is gone, the receiver fails what it had been sent.
-                with contextlib.suppress(OSError):
-                    self._connection.send_bytes(pickle.dumps(jobs, pickle.HIGHEST_PROTOCOL))
-        with self._lock, contextlib.suppress(OSError):
-            self._connection.send_bytes(pickle.dumps(None))
-
-    def _receive(self) -> None:
-        while True:
-            try:
-                message = self._connection.recv_bytes()
-            except (EOFError, OSError):
-                if self._closing:
-                    self._fail_sent("Fireline is shutting down")
-                    return
-                self._replace_child()
-                continue
-            taken, answers = pickle.loads(message)
-            if taken and self.committed is not None:
-                self.committed(taken)
-            found = []
-            for request_id, result in answers:
-                self._sent.discard(request_id)
-                waiter = self._waiting.pop(request_id, None)
-                if waiter is not None:
-                    found.append((waiter, result))
-            settle(found)
-
-    def _replace_child(self) -> None:
+    def _flush(self) -> None:
+        if not self._unsent or self._link is None:
+            return  # sent once a child is linked
+        jobs, self._unsent = self._unsent, []
         try:
-            code: int | None = self._child.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self._child.kill()  # its socket closed, yet it runs on: no use to anyone
-            code = None
+            self._link.transport.write(_framed(jobs))
+        except Exception as error:  # a request must never wait for an answer that won't come
+            log.exception("could not hand alerts to the intake writer")
+            for request_id, _, _ in jobs:
+                _settle(self._waiting.pop(request_id, None), StorageDown(str(error)))
+            return
+        self._sent.update(job[0] for job in jobs)
+
+    def _answered(self, message: bytes) -> None:
+        taken, answers = pickle.loads(message)
+        if taken and self.committed is not None:
+            self.committed(taken)
+        for request_id, result in answers:
+            self._sent.discard(request_id)
+            _settle(self._waiting.pop(request_id, None), result)
+
+    def _lost(self) -> None:
+        """The child's end closed: it finished (closing), or it died."""
+        self._link = None
+        self._fail_sent("the intake writer stopped; retry")
+        if self._closing:
+            if self._closed is not None and not self._closed.done():
+                self._closed.set_result(None)
+            return
+        code = self._child.poll() if self._child is not None else None
         log.error("the intake writer process stopped (exit code %s); starting another", code)
-        with self._lock:
-            self._connection.close()
-            self._fail_sent("the intake writer stopped; retry")
-            # A child that cannot start fails at once; this keeps that from spinning.
-            time.sleep(RESTART_PAUSE_SECONDS)
-            self._child, self._connection = self._start()
+        self._restarting = asyncio.get_running_loop().create_task(self._restart())
+
+    async def _restart(self) -> None:
+        if self._child is not None:
+            try:
+                await asyncio.to_thread(self._child.wait, 5)
+            except subprocess.TimeoutExpired:
+                self._child.kill()  # its socket closed, yet it runs on: no use to anyone
+        # A child that cannot start fails at once; the pause keeps that from spinning.
+        await asyncio.sleep(RESTART_PAUSE_SECONDS)
+        await self._start()
+        self._restarting = None
 
     def _fail_sent(self, why: str) -> None:
-        failed = []
-        for request_id in list(self._sent):
-            self._sent.discard(request_id)
-            waiter = self._waiting.pop(request_id, None)
-            if waiter is not None:
-                failed.append((waiter, StorageDown(why)))
-        settle(failed)
+        sent, self._sent = self._sent, set()
+        for request_id in sent:
+            _settle(self._waiting.pop(request_id, None), StorageDown(why))
 
 
-def _serve(database_url: str, max_alerts: int, connection: Connection) -> None:
+def _settle(done: asyncio.Future[list[AlertOutcome]] | None, result: Any) -> None:
+    if done is None or done.cancelled():  # the client went away; the alerts are stored
+        return
+    if isinstance(result, BaseException):
+        done.set_exception(result)
+    else:
+        done.set_result(result)
+
+
+class _Link(asyncio.Protocol):
+    """The event loop's end of the socket: whole messages to the owner as they arrive."""
+
+    def __init__(self, owner: ProcessGroupCommit) -> None:
+        self.owner = owner
+        self.buffer = bytearray()
+        self.transport: asyncio.WriteTransport
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports are not asyncio's classes, only alike.
+        self.transport = cast(asyncio.WriteTransport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while len(self.buffer) >= _LENGTH:
+            size = int.from_bytes(self.buffer[:_LENGTH], "big")
+            if len(self.buffer) < _LENGTH + size:
+                return
+            message = bytes(self.buffer[_LENGTH : _LENGTH + size])
+            del self.buffer[: _LENGTH + size]
+            self.owner._answered(message)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.owner._lost()
+
+
+def _serve(database_url: str, max_alerts: int, link: socket.socket) -> None:
     """The child: commit what arrives, batch by batch, and send back the outcomes."""
-    # Stopping is the parent's to decide (it closes the socket); a Ctrl-C or a service
-    # manager's SIGTERM to the whole group must not cut a batch short.
+    # Stopping is the parent's to decide (it says so, or its end closes); a Ctrl-C or a
+    # service manager's SIGTERM to the whole group must not cut a batch short.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s %(message)s")
     # No test of each connection before each batch (a round trip): a batch that meets a
-    # dead connection fails, and `commit_each` runs its requests again on new ones.
+    # dead connection fails, and `commit_each` runs its requests again on a new one.
     db, clock = Database(database_url, pre_ping=False), SystemClock()
     # Teams, policies, silences and accounts are read once a second, not once a batch: a
     # change made elsewhere applies to alerts within that second.
     recall = Recall(seconds=RECALL_SECONDS)
-    jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-    reader = threading.Thread(target=_read, args=(connection, jobs), daemon=True)
-    reader.start()
+    jobs: deque[_Job] = deque()
+    open_ = True
     try:
-        for batch in batches(jobs, max_alerts, lambda job: len(job[2])):
+        while open_ or jobs:
+            # Block for work only when there is none; otherwise take what has arrived.
+            while open_ and (not jobs or select.select([link], [], [], 0)[0]):
+                message = _read_message(link)
+                if message is None:
+                    open_ = False
+                else:
+                    jobs.extend(message)
+            batch: list[_Job] = []
+            size = 0
+            while jobs and (not batch or size + len(jobs[0][2]) <= max_alerts):
+                job = jobs.popleft()
+                batch.append(job)
+                size += len(job[2])
+            if not batch:
+                continue
             requests = [(source, alerts) for _, source, alerts in batch]
             results = commit_each(db, clock, requests, recall)
             taken = committed_alerts(batch, results, lambda job: len(job[2]))
             answers = [
                 (job[0], _transportable(result)) for job, result in zip(batch, results, strict=True)
             ]
-            connection.send_bytes(pickle.dumps((taken, answers), pickle.HIGHEST_PROTOCOL))
+            link.sendall(_framed((taken, answers)))
     except OSError:
         pass  # the parent is gone; nobody is waiting for these answers
     finally:
         db.dispose()
-        connection.close()
+        link.close()
 
 
-def _read(connection: Connection, jobs: queue.SimpleQueue[_Job | None]) -> None:
-    try:
-        while (message := pickle.loads(connection.recv_bytes())) is not None:
-            for job in message:
-                jobs.put(job)
-    except (EOFError, OSError):
-        pass  # the parent is gone: finish what arrived, then stop
-    jobs.put(None)
+def _read_message(link: socket.socket) -> list[_Job] | None:
+    """The next message's jobs; None when the parent says it is closing, or is gone."""
+    head = _read_exactly(link, _LENGTH)
+    if head is None:
+        return None
+    body = _read_exactly(link, int.from_bytes(head, "big"))
+    return None if body is None else pickle.loads(body)
+
+
+def _read_exactly(link: socket.socket, size: int) -> bytes | None:
+    buffer = bytearray()
+    while len(buffer) < size:
+        chunk = link.recv(size - len(buffer))
+        if not chunk:
+            return None
+        buffer += chunk
+    return bytes(buffer)
 
 
 def _transportable(result: Any) -> Any:
@@ -235,4 +296,5 @@ def _transportable(result: Any) -> Any:
 
 
 if __name__ == "__main__":
-    _serve(os.environ[DATABASE_URL], int(sys.argv[2]), Connection(int(sys.argv[1])))
+    descriptor, max_alerts = int(sys.argv[1]), int(sys.argv[2])
+    _serve(os.environ[DATABASE_URL], max_alerts, socket.socket(fileno=descriptor))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Integer, String, Text, bindparam, text
@@ -146,6 +146,8 @@ def _sqlite_converter(column_type: Any) -> Converter:
     raise TypeError(f"no SQLite conversion for a {column_type!r} column")
 
 
+# A batch's rows share a few instants (its `now`, due-bys): each is written out once.
+@lru_cache(maxsize=1024)
 def _utc_text(value: datetime | None) -> str | None:
     """As UTCDateTime and SQLite's DATETIME store an instant: UTC, microseconds always."""
     if value is None:
