@@ -26,7 +26,7 @@ from fireline.auth.actor import Role, Via
 from fireline.auth.service import actor_for, add_user
 from fireline.clock.now import ManualClock
 from fireline.intake import service
-from fireline.intake.group_commit import commit_each
+from fireline.intake.group_commit import GroupCommit, commit_each
 from fireline.intake.models import AlertRow
 from fireline.intake.schemas import NewIntegration
 from fireline.intake.sources import generic
@@ -261,3 +261,17 @@ def test_fireline_serve_takes_alerts_through_its_writer_and_stops_cleanly(
     assert not writer.exists(), "the writer outlived the server"
     assert b"Traceback" not in errors, errors.decode()
     assert count(db, Ticket) == 1
+
+
+def test_a_writer_thread_when_the_settings_ask_for_one(
+    db: Database, key: str, tmp_path: Path
+) -> None:
+    settings = Settings(
+        database_url=db.url,
+        engine=False,
+        spool_dir=str(tmp_path / "spool"),
+        intake_writer="thread",
+    )
+    with TestClient(create_app(settings)) as client:
+        assert isinstance(client.app.state.intake, GroupCommit)  # type: ignore[attr-defined]
+        assert post(client, key, {"title": "x", "dedup_key": "x"})["outcome"] == "opened"

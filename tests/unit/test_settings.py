@@ -58,3 +58,11 @@ def test_the_cli_client_needs_no_server_settings(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("FIRELINE_TOKEN", "fl_x")
 
     assert ClientSettings().token == "fl_x"
+
+
+def test_only_a_database_in_a_process_s_memory_keeps_the_intake_writer_in_that_process() -> None:
+    from fireline.store.db import in_memory
+
+    assert in_memory("sqlite://") and in_memory("sqlite:///:memory:")
+    assert not in_memory("sqlite:///var/fireline.db")
+    assert not in_memory("postgresql+psycopg://fireline@db/fireline")

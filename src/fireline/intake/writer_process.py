@@ -19,6 +19,7 @@ retry; the alerts they carry are deduplicated) and a new child starts.
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import logging
 import os
@@ -49,6 +50,7 @@ _LENGTH = 4
 DATABASE_URL = "FIRELINE_INTAKE_WRITER_DATABASE_URL"
 RESTART_PAUSE_SECONDS = 1.0
 RECALL_SECONDS = 1.0
+CLOSE_SECONDS = 30.0
 
 
 def _framed(value: Any) -> bytes:
@@ -94,6 +96,8 @@ class ProcessGroupCommit:
         return intake
 
     async def accept(self, source: Source, alerts: Sequence[IncomingAlert]) -> list[AlertOutcome]:
+        if self._closing and self._link is None:
+            raise StorageDown("Fireline is shutting down")
         loop = asyncio.get_running_loop()
         done: asyncio.Future[list[AlertOutcome]] = loop.create_future()
         request_id = next(self._ids)
@@ -113,7 +117,10 @@ class ProcessGroupCommit:
         if link is not None:
             self._closed = asyncio.get_running_loop().create_future()
             link.transport.write(_framed(None))
-            await asyncio.wait_for(self._closed, timeout=30)
+            try:
+                await asyncio.wait_for(self._closed, timeout=CLOSE_SECONDS)
+            except TimeoutError:
+                log.error("the intake writer did not finish within %s s", CLOSE_SECONDS)
         if child is not None:
             try:
                 await asyncio.to_thread(child.wait, 10)
@@ -233,6 +240,12 @@ def _serve(database_url: str, max_alerts: int, link: socket.socket) -> None:
     recall = Recall(seconds=RECALL_SECONDS)
     jobs: deque[_Job] = deque()
     open_ = True
+    # What lives as long as the process (modules, mappers, and after the first batch the
+    # compiled statements) is put out of the collector's sight: otherwise each full
+    # collection walks it all again, a pause every few seconds in a storm.
+    gc.collect()
+    gc.freeze()
+    batches = 0
     try:
         while open_ or jobs:
             # Block for work only when there is none; otherwise take what has arrived.
@@ -257,6 +270,9 @@ def _serve(database_url: str, max_alerts: int, link: socket.socket) -> None:
                 (job[0], _transportable(result)) for job, result in zip(batch, results, strict=True)
             ]
             link.sendall(_framed((taken, answers)))
+            batches += 1
+            if batches == 1:
+                gc.freeze()
     except OSError:
         pass  # the parent is gone; nobody is waiting for these answers
     finally:
