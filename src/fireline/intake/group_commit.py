@@ -4,6 +4,11 @@ Each request hands its alerts to one writer thread and waits; the writer takes w
 queued up (up to a bound) and accepts it in one transaction, so a burst of N alerts costs one
 commit (one fsync) rather than N. A request is answered only after its alerts committed.
 If a batch fails, its requests are retried one by one, so one bad request fails alone.
+
+`GroupCommit` is the writer as a thread of the server: for an app handed its database or
+clock (tests), an in-memory database, or `FIRELINE_INTAKE_WRITER=thread`. `fireline serve`
+otherwise runs the same batches (`commit_each`) in a process of its own
+(`writer_process.ProcessGroupCommit`).
 """
 
 from __future__ import annotations
