@@ -171,9 +171,14 @@ def settle(answers: Iterable[tuple[Waiter, list[AlertOutcome] | BaseException]])
 
 def _answer(answers: list[tuple[asyncio.Future[Any], Any]]) -> None:
     for done, result in answers:
-        if done.cancelled():  # the client went away; the alerts are stored anyway
-            continue
-        if isinstance(result, BaseException):
-            done.set_exception(result)
-        else:
-            done.set_result(result)
+        answer(done, result)
+
+
+def answer(done: asyncio.Future[list[AlertOutcome]] | None, result: Any) -> None:
+    """Settle one waiting request (in its event loop) with its outcomes or its error."""
+    if done is None or done.cancelled():  # the client went away; the alerts are stored anyway
+        return
+    if isinstance(result, BaseException):
+        done.set_exception(result)
+    else:
+        done.set_result(result)

@@ -36,7 +36,7 @@ from typing import Any, cast
 from fireline.clock.now import SystemClock
 from fireline.errors import FirelineError
 from fireline.intake.alert import IncomingAlert
-from fireline.intake.group_commit import StorageDown, commit_each, committed_alerts
+from fireline.intake.group_commit import StorageDown, answer, commit_each, committed_alerts
 from fireline.intake.schemas import AlertOutcome
 from fireline.intake.service import Recall, Source
 from fireline.store.db import Database, is_outage
@@ -149,7 +149,7 @@ class ProcessGroupCommit:
         except Exception as error:  # a request must never wait for an answer that won't come
             log.exception("could not hand alerts to the intake writer")
             for request_id, _, _ in jobs:
-                _settle(self._waiting.pop(request_id, None), StorageDown(str(error)))
+                answer(self._waiting.pop(request_id, None), StorageDown(str(error)))
             return
         self._sent.update(job[0] for job in jobs)
 
@@ -159,7 +159,7 @@ class ProcessGroupCommit:
             self.committed(taken)
         for request_id, result in answers:
             self._sent.discard(request_id)
-            _settle(self._waiting.pop(request_id, None), result)
+            answer(self._waiting.pop(request_id, None), result)
 
     def _lost(self) -> None:
         """The child's end closed: it finished (closing), or it died."""
@@ -180,23 +180,20 @@ class ProcessGroupCommit:
             except subprocess.TimeoutExpired:
                 self._child.kill()  # its socket closed, yet it runs on: no use to anyone
         # A child that cannot start fails at once; the pause keeps that from spinning.
-        await asyncio.sleep(RESTART_PAUSE_SECONDS)
-        await self._start()
+        # Requests that arrive meanwhile wait, unsent, for the next child.
+        while True:
+            await asyncio.sleep(RESTART_PAUSE_SECONDS)
+            try:
+                await self._start()
+                break
+            except OSError:
+                log.exception("could not start the intake writer process; trying again")
         self._restarting = None
 
     def _fail_sent(self, why: str) -> None:
         sent, self._sent = self._sent, set()
         for request_id in sent:
-            _settle(self._waiting.pop(request_id, None), StorageDown(why))
-
-
-def _settle(done: asyncio.Future[list[AlertOutcome]] | None, result: Any) -> None:
-    if done is None or done.cancelled():  # the client went away; the alerts are stored
-        return
-    if isinstance(result, BaseException):
-        done.set_exception(result)
-    else:
-        done.set_result(result)
+            answer(self._waiting.pop(request_id, None), StorageDown(why))
 
 
 class _Link(asyncio.Protocol):
