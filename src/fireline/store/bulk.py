@@ -4,12 +4,13 @@ each database allows."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache, lru_cache
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Integer, String, Text, bindparam, text
+from sqlalchemy import JSON, Boolean, Connection, Integer, String, Text, bindparam, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -66,23 +67,29 @@ def copy_rows(session: Session, model: type[Base], rows: Sequence[dict[str, Any]
     statement, converters = _copy_of(model, columns)
     driver = connection.connection.driver_connection
     assert driver is not None
+    with (
+        _as_sqlalchemy_errors(connection, statement),
+        driver.cursor() as cursor,
+        cursor.copy(statement) as copy,
+    ):
+        for row in rows:
+            copy.write_row(
+                [
+                    value if convert is None else convert(value)
+                    for convert, value in zip(converters, (row[c] for c in columns), strict=True)
+                ]
+            )
+
+
+@contextmanager
+def _as_sqlalchemy_errors(connection: Connection, statement: str) -> Iterator[None]:
+    """A driver error raised as SQLAlchemy raises it (an outage as OperationalError, a broken
+    unique index as IntegrityError), so callers see what any other statement raises."""
+    driver_error = connection.dialect.loaded_dbapi.Error
     try:
-        with driver.cursor() as cursor, cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row(
-                    [
-                        value if convert is None else convert(value)
-                        for convert, value in zip(
-                            converters, (row[c] for c in columns), strict=True
-                        )
-                    ]
-                )
-    except connection.dialect.loaded_dbapi.Error as error:
-        # As SQLAlchemy reports a driver error (an outage: OperationalError), so that
-        # callers see the same exceptions as from any other statement.
-        raise DBAPIError.instance(
-            statement, None, error, connection.dialect.loaded_dbapi.Error
-        ) from error
+        yield
+    except driver_error as error:
+        raise DBAPIError.instance(statement, None, error, driver_error) from error
 
 
 def _sqlite_insert(
@@ -106,19 +113,16 @@ def _sqlite_insert(
     assert driver is not None
     cursor = driver.cursor()
     try:
-        if not with_ids:
-            cursor.executemany(statement, values)
-            return []
-        ids = []
-        for row in values:
-            cursor.execute(statement, row)
-            assert cursor.lastrowid is not None
-            ids.append(cursor.lastrowid)
-        return ids
-    except connection.dialect.loaded_dbapi.Error as error:
-        raise DBAPIError.instance(
-            statement, None, error, connection.dialect.loaded_dbapi.Error
-        ) from error
+        with _as_sqlalchemy_errors(connection, statement):
+            if not with_ids:
+                cursor.executemany(statement, values)
+                return []
+            ids = []
+            for row in values:
+                cursor.execute(statement, row)
+                assert cursor.lastrowid is not None
+                ids.append(cursor.lastrowid)
+            return ids
     finally:
         cursor.close()
 
