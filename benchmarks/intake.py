@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
@@ -99,6 +100,19 @@ def writer_ready(port: int, key: str, seconds: float = 30) -> None:
     urllib.request.urlopen(ask, timeout=seconds).close()
 
 
+def alert_requests(key: str) -> tuple[Callable[[int], bytes], bytes]:
+    """The generic endpoint's requests: a new alert for each n, and one alert to repeat."""
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key}"}
+    path = "/api/v1/alerts/generic"
+
+    def unique(n: int) -> bytes:
+        body = {"title": f"alert {n}", "service": "hub", "dedup_key": f"u{n}", "labels": {"n": "1"}}
+        return request(path, json.dumps(body).encode(), headers)
+
+    same = json.dumps({"title": "the same alert", "service": "hub", "dedup_key": "dup"})
+    return unique, request(path, same.encode(), headers)
+
+
 def answers(url: str, seconds: float = 10) -> bool:
     """Whether `url` answers 2xx within `seconds`, asking every 0.1 s."""
     deadline = time.monotonic() + seconds
@@ -116,16 +130,7 @@ def run(name: str, url: str, seconds: float, connections: int) -> None:
     port = free_port()
     server = serve(url, port)
     writer_ready(port, key)
-    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key}"}
-    path = "/api/v1/alerts/generic"
-
-    def unique(n: int) -> bytes:
-        body = {"title": f"alert {n}", "service": "hub", "dedup_key": f"u{n}", "labels": {"n": "1"}}
-        return request(path, json.dumps(body).encode(), headers)
-
-    duplicate_body = json.dumps({"title": "the same alert", "service": "hub", "dedup_key": "dup"})
-    duplicate = request(path, duplicate_body.encode(), headers)
-
+    unique, duplicate = alert_requests(key)
     try:
         # Warm up at full concurrency (this also grows the tables past their first
         # statistics), then size each closed loop to last about `seconds` at that pace.

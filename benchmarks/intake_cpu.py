@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 from pathlib import Path
 
-from intake import free_port, prepare, serve, writer_ready
-from loadgen import closed_loop, request
+from intake import alert_requests, free_port, prepare, serve, writer_ready
+from loadgen import closed_loop
 from machine import describe
 from sqlalchemy import text
 from tickets import postgres_url, sqlite_url
@@ -73,15 +72,7 @@ def main() -> None:
         server = serve(url, port)
         try:
             writer_ready(port, key)
-            headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key}"}
-            path = "/api/v1/alerts/generic"
-
-            def unique(n: int) -> bytes:
-                body = {"title": f"alert {n}", "service": "hub", "dedup_key": f"u{n}"}
-                return request(path, json.dumps({**body, "labels": {"n": "1"}}).encode(), headers)
-
-            same = {"title": "the same alert", "service": "hub", "dedup_key": "dup"}
-            duplicate = request(path, json.dumps(same).encode(), headers)
+            unique, duplicate = alert_requests(key)
             make = unique if args.kind == "unique" else (lambda n: duplicate)
             warm = asyncio.run(closed_loop(port, lambda n: unique(10**9 + n), 3000, 32))
             assert warm.statuses == {202: 3000}, warm.statuses

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
-from starlette.types import ASGIApp
+from starlette.types import Receive, Scope, Send
 
 from fireline import openapi, problems
 from fireline.auth.api import router as auth_router
@@ -67,13 +67,17 @@ ENGINE_STALLED = {503: "No engine has completed a cycle within the last 30 secon
 
 
 class _WithIntakeLane(FastAPI):
-    """FastAPI with `IntakeLane` outermost, ahead of even its error and telemetry
-    middlewares (which read the environment and look up tracers on every request). The
-    lane's own errors are problem+json; anything unexpected reaches uvicorn, which logs it
-    and answers 500 as the error middleware would."""
+    """FastAPI with `IntakeLane` ahead of everything it does per request, even its native
+    telemetry's check (which reads the environment and looks up tracers every time) and its
+    error middleware. The lane's own errors are problem+json; anything unexpected reaches
+    uvicorn, which logs it and answers 500 as the error middleware would."""
 
-    def build_middleware_stack(self) -> ASGIApp:
-        return IntakeLane(super().build_middleware_stack(), LANE_ROUTES)
+    lane = IntakeLane(LANE_ROUTES)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["app"] = self  # as Starlette sets it: the endpoints find their state there
+        if not await self.lane.take(scope, receive, send):
+            await super().__call__(scope, receive, send)
 
 
 def create_app(

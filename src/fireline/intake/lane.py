@@ -1,5 +1,5 @@
-"""The alert endpoints' own lane: an ASGI layer, outermost in the app, that hands an intake
-POST straight to its endpoint function.
+"""The alert endpoints' own lane, ahead of everything FastAPI does per request: an intake
+POST goes straight to its endpoint function.
 
 In an alert storm these few routes take nearly every request. Through FastAPI each one also
 went through its error, telemetry, exception and exit-stack middlewares, the router's regex
@@ -21,7 +21,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from fireline.errors import FirelineError
 from fireline.problems import of_error
@@ -55,19 +55,22 @@ def lane_routes(router: APIRouter, endpoints: Collection[Endpoint]) -> dict[str,
 
 
 class IntakeLane:
-    def __init__(self, app: ASGIApp, routes: Mapping[str, LaneRoute]) -> None:
-        self.app = app
+    """Answers the lane's requests; `take` says whether a request is one of them."""
+
+    def __init__(self, routes: Mapping[str, LaneRoute]) -> None:
         self.exact = {path: route for path, route in routes.items() if route.tail is None}
         self.prefixed = [(path, route) for path, route in routes.items() if route.tail]
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST":
-            found = self._route(scope["path"])
-            if found is not None:
-                route, arguments = found
-                await self._answer(route, arguments, scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+    async def take(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Answer the request if it is an intake POST (True); else leave it (False)."""
+        if scope["type"] != "http" or scope["method"] != "POST":
+            return False
+        found = self._route(scope["path"])
+        if found is None:
+            return False
+        route, arguments = found
+        await self._answer(route, arguments, scope, receive, send)
+        return True
 
     def _route(self, path: str) -> tuple[LaneRoute, dict[str, str]] | None:
         route = self.exact.get(path)
@@ -95,14 +98,18 @@ class IntakeLane:
         except FirelineError as error:
             response = of_error(request, error)
         else:
-            if isinstance(answer, Response):
-                response = answer
-            else:
-                response = Response(
-                    answer.model_dump_json(),
-                    status_code=route.status,
-                    media_type="application/json",
+            if not isinstance(answer, Response):
+                # The answer's two messages as they are: a Response object would build and
+                # check the same two headers again for every alert.
+                body = answer.model_dump_json().encode()
+                length = str(len(body)).encode()
+                headers = [(b"content-type", b"application/json"), (b"content-length", length)]
+                await send(
+                    {"type": "http.response.start", "status": route.status, "headers": headers}
                 )
+                await send({"type": "http.response.body", "body": body})
+                return
+            response = answer
         await response(scope, receive, send)
 
 
