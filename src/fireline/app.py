@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import gc
-import logging
-import re
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +16,7 @@ from sqlalchemy import text
 from starlette.types import Receive, Scope, Send
 
 from fireline import openapi, problems
+from fireline.access_log import logging_send
 from fireline.auth.api import router as auth_router
 from fireline.clock.now import Clock, SystemClock
 from fireline.context import StorableInput
@@ -28,7 +27,7 @@ from fireline.incidents.api import router as incidents_router
 from fireline.intake.api import LANE_ROUTES, take_spooled
 from fireline.intake.api import router as intake_router
 from fireline.intake.group_commit import GroupCommit
-from fireline.intake.lane import IntakeLane, UnloggedAcceptances
+from fireline.intake.lane import IntakeLane
 from fireline.intake.spool import Drainer, Spool
 from fireline.intake.writer_process import ProcessGroupCommit
 from fireline.notify.api import router as notify_router
@@ -45,23 +44,6 @@ from fireline.web.live import router as live_router
 from fireline.web.pages import router as pages_router
 from fireline.web.status import router as status_router
 
-
-class RedactTokens(logging.Filter):
-    """Keep secrets that had to travel in a URL (calendar feed tokens, Sentry hook keys) out of
-    the access log."""
-
-    _TOKEN = re.compile(r"(token=|/alerts/sentry/)[^&\s\"/?]+")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.args:
-            record.args = tuple(
-                self._TOKEN.sub(r"\1[redacted]", a) if isinstance(a, str) else a
-                for a in record.args
-            )
-        record.msg = self._TOKEN.sub(r"\1[redacted]", str(record.msg))
-        return True
-
-
 ENGINE_STALE = timedelta(seconds=30)
 ENGINE_STALLED = {503: "No engine has completed a cycle within the last 30 seconds"}
 
@@ -72,12 +54,16 @@ class _WithIntakeLane(FastAPI):
     error middleware. The lane's own errors are problem+json; anything unexpected reaches
     uvicorn, which logs it and answers 500 as the error middleware would."""
 
-    lane = IntakeLane(LANE_ROUTES)
+    lane: IntakeLane
+    access_log: bool
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["app"] = self  # as Starlette sets it: the endpoints find their state there
-        if not await self.lane.take(scope, receive, send):
-            await super().__call__(scope, receive, send)
+        if await self.lane.take(scope, receive, send):
+            return
+        if self.access_log and scope["type"] == "http":
+            send = logging_send(scope, send)
+        await super().__call__(scope, receive, send)
 
 
 def create_app(
@@ -154,11 +140,8 @@ def create_app(
         summary="Your written incident process, executable.",
         lifespan=lifespan,
     )
-    access_log = logging.getLogger("uvicorn.access")
-    if not any(isinstance(f, UnloggedAcceptances) for f in access_log.filters):
-        access_log.addFilter(UnloggedAcceptances(LANE_ROUTES))
-    if not any(isinstance(f, RedactTokens) for f in access_log.filters):
-        access_log.addFilter(RedactTokens())
+    app.lane = IntakeLane(LANE_ROUTES, access_log=settings.access_log)
+    app.access_log = settings.access_log
     app.state.db = database
     app.state.clock = the_clock
     problems.install(app)

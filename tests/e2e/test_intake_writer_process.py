@@ -227,7 +227,7 @@ def test_fireline_serve_takes_alerts_through_its_writer_and_stops_cleanly(
     server = subprocess.Popen(
         [FIRELINE, "serve", "--no-engine", "--port", str(port)],
         env=env,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
     try:
@@ -247,13 +247,15 @@ def test_fireline_serve_takes_alerts_through_its_writer_and_stops_cleanly(
                 time.sleep(0.2)
         assert answer.status_code == 202, answer.text
         assert answer.json()["alerts"][0]["outcome"] == "opened"
+        refused = httpx.post(f"{url}/api/v1/alerts/generic", json={"title": "x"}, timeout=30)
+        assert refused.status_code == 401
         children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
         assert len(children) == 1  # the writer
         writer = Path(f"/proc/{children[0]}")
         assert b"fireline.intake.writer_process" in (writer / "cmdline").read_bytes()
     finally:
         server.terminate()
-        _, errors = server.communicate(timeout=60)
+        output, errors = server.communicate(timeout=60)
     # uvicorn shuts down, then ends by the signal it was sent, as a process that did not
     # catch it would.
     assert server.returncode in (0, -signal.SIGTERM), errors.decode()
@@ -261,6 +263,11 @@ def test_fireline_serve_takes_alerts_through_its_writer_and_stops_cleanly(
     assert not writer.exists(), "the writer outlived the server"
     assert b"Traceback" not in errors, errors.decode()
     assert count(db, Ticket) == 1
+    # The access log, through uvicorn's handler (to stdout) and format: the refusal only.
+    lines = [line for line in output.decode().splitlines() if " HTTP/1.1" in line]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("INFO:     127.0.0.1:")
+    assert lines[0].endswith('"POST /api/v1/alerts/generic HTTP/1.1" 401 Unauthorized')
 
 
 def test_a_writer_thread_when_the_settings_ask_for_one(

@@ -89,15 +89,20 @@ def serve(
     """Serve the API and pages (and, by default, the engine that pages people)."""
     import uvicorn
 
+    from fireline.access_log import uvicorn_logging
     from fireline.app import create_app
 
     settings = _settings()
+    if access_log is not None:
+        settings = settings.model_copy(update={"access_log": access_log})
     out.print(f"Fireline on http://{host or settings.host}:{port or settings.port}/")
     uvicorn.run(
         create_app(settings, engine=engine and settings.engine),
         host=host or settings.host,
         port=port or settings.port,
-        access_log=settings.access_log if access_log is None else access_log,
+        # The app writes the access log (fireline.access_log), in uvicorn's format.
+        access_log=False,
+        log_config=uvicorn_logging(),
     )
 
 
