@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from fireline.intake.wire import pickled_as_values
+
 
 class Action(StrEnum):
     trigger = "trigger"
@@ -22,6 +24,7 @@ class PayloadInvalid(ValueError):
         self.detail = detail
 
 
+@pickled_as_values
 @dataclass(frozen=True, slots=True)
 class IncomingAlert:
     source: str

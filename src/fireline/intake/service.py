@@ -37,6 +37,7 @@ from fireline.intake.schemas import (
     NewSilence,
     SilenceView,
 )
+from fireline.intake.wire import pickled_as_values
 from fireline.notify.outbox import Page, enqueue
 from fireline.orgs.models import Team
 from fireline.orgs.service import PolicyInForce, team_and_policy, team_by_slug
@@ -61,6 +62,7 @@ KINDS = ("alertmanager", "sentry", "pagerduty", "generic")
 T = TypeVar("T")
 
 
+@pickled_as_values
 @dataclass(frozen=True, slots=True)
 class Source:
     """An authenticated integration: who sent the alerts, for which team."""
