@@ -5,7 +5,8 @@ machine's idle share read from /proc over the run.
     .venv/bin/python benchmarks/intake_cpu.py [--database postgresql] [--kind unique]
         [--alerts 15000] [--connections 32]
 
-Set FIRELINE_INTAKE_WRITER=thread to measure the writer as a thread of the server.
+Set FIRELINE_INTAKE_WRITER=thread to measure the writer as a thread of the server, and
+FIRELINE_INTAKE_WRITERS=N for N writer processes (default: 2 on PostgreSQL, 1 on SQLite).
 """
 
 from __future__ import annotations
@@ -76,18 +77,17 @@ def main() -> None:
             make = unique if args.kind == "unique" else (lambda n: duplicate)
             warm = asyncio.run(closed_loop(port, lambda n: unique(10**9 + n), 3000, 32))
             assert warm.statuses == {202: 3000}, warm.statuses
-            processes = {"server": server.pid}
-            for child in children(server.pid):
-                processes["intake writer"] = child
+            writers = children(server.pid)
+            processes = {"server": [server.pid], f"intake writers ({len(writers)})": writers}
             database = backends(url)
-            before = {name: cpu_seconds(pid) for name, pid in processes.items()}
+            before = {name: sum(map(cpu_seconds, pids)) for name, pids in processes.items()}
             database_before = sum(cpu_seconds(pid) for pid in database)
             idle_before, total_before = idle_and_total()
             result = asyncio.run(closed_loop(port, make, args.alerts, args.connections))
             idle_after, total_after = idle_and_total()
             print(f"{args.database}: {args.kind} alerts {result.summary()}")
-            for name, pid in processes.items():
-                spent = cpu_seconds(pid) - before[name]
+            for name, pids in processes.items():
+                spent = sum(map(cpu_seconds, pids)) - before[name]
                 print(f"  {name}: {spent / args.alerts * 1e6:.0f} µs of CPU an alert")
             if database:
                 spent = sum(cpu_seconds(pid) for pid in database) - database_before

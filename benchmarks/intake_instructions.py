@@ -81,12 +81,12 @@ def main() -> None:
             make = unique if args.kind == "unique" else (lambda n: duplicate)
             warm = asyncio.run(closed_loop(port, lambda n: unique(10**9 + n), 500, 32))
             assert warm.statuses == {202: 500}, warm.statuses
-            (writer,) = (
+            writers = [
                 int(p)
                 for p in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
-            )
-            processes = {"server": server.pid, "intake writer": writer}
-            pids = list(processes.values())
+            ]
+            processes = {"server": [server.pid], f"intake writers ({len(writers)})": writers}
+            pids = [pid for group in processes.values() for pid in group]
             callgrind(pids, "-z")
             callgrind(pids, "-i", "on")
             result = asyncio.run(closed_loop(port, make, args.alerts, args.connections))
@@ -97,9 +97,12 @@ def main() -> None:
                 f"{args.database}: {args.kind} alerts, {args.alerts:,} over "
                 f"{args.connections} connections"
             )
-            for name, pid in processes.items():
-                dumps = sorted(Path(out).glob(f"callgrind.{pid}*"))
-                total = sum(counted(dump) for dump in dumps if not dump.name.endswith(str(pid)))
+            for name, group in processes.items():
+                total = sum(
+                    counted(dump)
+                    for pid in group
+                    for dump in Path(out).glob(f"callgrind.{pid}.*")  # the dumps asked for
+                )
                 print(f"  {name}: {total / args.alerts / 1e6:.3f} M instructions an alert")
         finally:
             server.terminate()

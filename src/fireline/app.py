@@ -29,7 +29,7 @@ from fireline.intake.api import router as intake_router
 from fireline.intake.group_commit import GroupCommit
 from fireline.intake.lane import IntakeLane
 from fireline.intake.spool import Drainer, Spool
-from fireline.intake.writer_process import ProcessGroupCommit
+from fireline.intake.writer_process import WriterPool
 from fireline.notify.api import router as notify_router
 from fireline.oncall.api import router as oncall_router
 from fireline.orgs.api import router as orgs_router
@@ -111,9 +111,11 @@ def create_app(
             if background is not None:
                 background.wake()
 
-        intake: GroupCommit | ProcessGroupCommit
+        intake: GroupCommit | WriterPool
         if writer_process:
-            intake = await ProcessGroupCommit.started(settings.database_url, committed=committed)
+            intake = await WriterPool.started(
+                settings.database_url, settings.writer_processes(), committed=committed
+            )
         else:
             intake = GroupCommit(database, the_clock, committed=committed)
         _app.state.intake, _app.state.statistics = intake, statistics

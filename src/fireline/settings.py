@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///var/fireline.db"
@@ -37,6 +37,9 @@ class Settings(ClientSettings):
     # Where intake's group commit runs: a process of its own overlaps its Python with the
     # server's (docs/alerts.md); a thread keeps everything in one process.
     intake_writer: Literal["process", "thread"] = "process"
+    # How many writer processes: by default two on PostgreSQL (one commits while the other
+    # runs its Python), one on SQLite (whose single write lock they would only take turns on).
+    intake_writers: int | None = Field(default=None, ge=1, le=16)
     engine_interval: float = 1.0
     engine_lease_seconds: float = 60.0
     engine_batch: int = 200
@@ -46,6 +49,11 @@ class Settings(ClientSettings):
     smtp_port: int = 25
     smtp_sender: str = "fireline@localhost"
     spool_dir: str = "var/spool"
+
+    def writer_processes(self) -> int:
+        if self.intake_writers is not None:
+            return self.intake_writers
+        return 2 if self.database_url.startswith("postgresql") else 1
 
     @model_validator(mode="after")
     def _fit_for_production(self) -> Settings:

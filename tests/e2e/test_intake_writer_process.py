@@ -30,7 +30,7 @@ from fireline.intake.group_commit import GroupCommit, commit_each
 from fireline.intake.models import AlertRow
 from fireline.intake.schemas import NewIntegration
 from fireline.intake.sources import generic
-from fireline.intake.writer_process import RECALL_SECONDS, ProcessGroupCommit
+from fireline.intake.writer_process import RECALL_SECONDS, ProcessGroupCommit, WriterPool
 from fireline.orgs.service import create_organisation, create_team, store_policy
 from fireline.policy.load import preset_text
 from fireline.settings import Settings
@@ -56,7 +56,10 @@ def served(db: Database, tmp_path: Path) -> Iterator[TestClient]:
     """The app as `fireline serve` builds it: its own database and clock, so its own writer."""
     settings = Settings(database_url=db.url, engine=False, spool_dir=str(tmp_path / "spool"))
     with TestClient(create_app(settings)) as client:
-        assert isinstance(client.app.state.intake, ProcessGroupCommit)  # type: ignore[attr-defined]
+        pool = client.app.state.intake  # type: ignore[attr-defined]
+        assert isinstance(pool, WriterPool)
+        # By default two writers on PostgreSQL, one on SQLite (one write lock to take turns on).
+        assert len(pool.writers) == (2 if db.dialect == "postgresql" else 1)
         yield client
 
 
@@ -74,16 +77,15 @@ def count(db: Database, model: object) -> int:
         return session.scalar(select(func.count()).select_from(model)) or 0  # type: ignore[arg-type]
 
 
-def writer_pid(client: TestClient) -> int:
-    intake: ProcessGroupCommit = client.app.state.intake  # type: ignore[attr-defined]
-    assert intake._child is not None
-    return intake._child.pid
+def writer_pids(client: TestClient) -> set[int]:
+    pool: WriterPool = client.app.state.intake  # type: ignore[attr-defined]
+    return {writer._child.pid for writer in pool.writers if writer._child is not None}
 
 
 def test_alerts_are_committed_by_the_child_before_the_answer(
     served: TestClient, key: str, db: Database
 ) -> None:
-    assert writer_pid(served) != os.getpid()
+    assert os.getpid() not in writer_pids(served)
     opened = post(served, key, {"title": "Tap failing", "service": "hub", "dedup_key": "t1"})
     # The answer came after the commit: another connection sees the ticket at once.
     assert opened["outcome"] == "opened" and count(db, Ticket) == 1
@@ -117,8 +119,9 @@ def test_a_writer_that_dies_is_replaced_and_what_it_held_answers_503(
     served: TestClient, key: str, db: Database
 ) -> None:
     post(served, key, {"title": "before", "dedup_key": "before"})
-    first = writer_pid(served)
-    os.kill(first, 9)
+    first = writer_pids(served)
+    for pid in first:
+        os.kill(pid, 9)
     statuses = []
     deadline = time.monotonic() + 60
     while True:
@@ -134,7 +137,7 @@ def test_a_writer_that_dies_is_replaced_and_what_it_held_answers_503(
         assert answer.headers["retry-after"] == "5"
         assert time.monotonic() < deadline, statuses
         time.sleep(0.2)
-    assert writer_pid(served) != first
+    assert writer_pids(served) - first
     # Retried after a 503, the alert was still taken in once.
     with db.transaction() as session:
         prints = session.scalars(select(AlertRow.fingerprint).order_by(AlertRow.id)).all()
@@ -158,6 +161,45 @@ def test_closing_answers_every_request_handed_over(db: Database, key: str, world
 
     assert asyncio.run(storm()) == ["opened"] * 60
     assert count(db, Ticket) == 60
+
+
+def test_a_request_goes_whole_to_one_writer_chosen_by_its_first_alert(
+    db: Database, key: str
+) -> None:
+    source = service.source_for_key(db, key, "generic")
+    pool = WriterPool([ProcessGroupCommit(db.url) for _ in range(2)])
+    alerts = generic.parse([{"title": "a", "dedup_key": "same"}, {"title": "b"}])
+    again = generic.parse({"title": "other title", "dedup_key": "same"})
+    assert pool.shard(source, alerts) == pool.shard(source, again)
+    spread = {pool.shard(source, generic.parse({"title": f"t{n}"})) for n in range(50)}
+    assert spread == {0, 1}
+
+
+def test_alerts_of_one_fingerprint_in_two_writers_at_once_make_one_ticket(
+    db: Database, key: str
+) -> None:
+    # The pool keeps one alert's repeats in one writer, but a fingerprint may still reach two
+    # (say, one made of labels while the titles differ): the database keeps it one ticket.
+    source = service.source_for_key(db, key, "generic")
+
+    async def race() -> list[str]:
+        pool = await WriterPool.started(db.url, 2)
+        sent = [
+            writer.accept(source, generic.parse({"title": f"{n}", "dedup_key": f"k{n % 10}"}))
+            for n in range(40)
+            for writer in pool.writers
+        ]
+        try:
+            return [outcome.outcome for done in await asyncio.gather(*sent) for outcome in done]
+        finally:
+            await pool.aclose()
+
+    outcomes = asyncio.run(race())
+    assert sorted(set(outcomes)) == ["opened", "repeat"] and outcomes.count("opened") == 10
+    with db.transaction() as session:
+        counts = session.execute(select(Ticket.fingerprint, Ticket.alert_count)).all()
+    assert sorted(counts) == [(f"generic:k{n}", 8) for n in range(10)]
+    assert count(db, AlertRow) == 80
 
 
 def test_a_batch_that_meets_a_dead_connection_runs_again_on_a_new_one(
@@ -250,9 +292,10 @@ def test_fireline_serve_takes_alerts_through_its_writer_and_stops_cleanly(
         refused = httpx.post(f"{url}/api/v1/alerts/generic", json={"title": "x"}, timeout=30)
         assert refused.status_code == 401
         children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
-        assert len(children) == 1  # the writer
-        writer = Path(f"/proc/{children[0]}")
-        assert b"fireline.intake.writer_process" in (writer / "cmdline").read_bytes()
+        assert len(children) == (2 if db.dialect == "postgresql" else 1)  # the writers
+        writers = [Path(f"/proc/{child}") for child in children]
+        for writer in writers:
+            assert b"fireline.intake.writer_process" in (writer / "cmdline").read_bytes()
     finally:
         server.terminate()
         output, errors = server.communicate(timeout=60)
@@ -260,7 +303,7 @@ def test_fireline_serve_takes_alerts_through_its_writer_and_stops_cleanly(
     # catch it would.
     assert server.returncode in (0, -signal.SIGTERM), errors.decode()
     assert b"Application shutdown complete" in errors
-    assert not writer.exists(), "the writer outlived the server"
+    assert not any(writer.exists() for writer in writers), "a writer outlived the server"
     assert b"Traceback" not in errors, errors.decode()
     assert count(db, Ticket) == 1
     # The access log, through uvicorn's handler (to stdout) and format: the refusal only.

@@ -198,6 +198,43 @@ class ProcessGroupCommit:
             answer(self._waiting.pop(request_id, None), StorageDown(why))
 
 
+class WriterPool:
+    """`GroupCommit`'s interface over several writer processes, so that one commits while
+    another runs its Python. A request goes whole to one writer (its alerts commit
+    together), chosen by its integration and its first alert's key or title: repeats of one
+    alert meet in one writer's batches and update their ticket once a batch. Alerts of one
+    fingerprint that still meet in two writers are kept right by the database: the unique
+    index of open tickets and the row locks make one wait for, or join, the other."""
+
+    def __init__(self, writers: Sequence[ProcessGroupCommit]) -> None:
+        self.writers = list(writers)
+
+    @classmethod
+    async def started(
+        cls,
+        database_url: str,
+        processes: int,
+        committed: Callable[[int], None] | None = None,
+    ) -> WriterPool:
+        return cls(
+            [
+                await ProcessGroupCommit.started(database_url, committed=committed)
+                for _ in range(processes)
+            ]
+        )
+
+    async def accept(self, source: Source, alerts: Sequence[IncomingAlert]) -> list[AlertOutcome]:
+        return await self.writers[self.shard(source, alerts)].accept(source, alerts)
+
+    def shard(self, source: Source, alerts: Sequence[IncomingAlert]) -> int:
+        first = alerts[0] if alerts else None
+        name = "" if first is None else first.key or first.title
+        return hash((source.id, name)) % len(self.writers)
+
+    async def aclose(self) -> None:
+        await asyncio.gather(*(writer.aclose() for writer in self.writers))
+
+
 class _Link(asyncio.Protocol):
     """The event loop's end of the socket: whole messages to the owner as they arrive."""
 
