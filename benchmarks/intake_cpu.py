@@ -6,7 +6,7 @@ machine's idle share read from /proc over the run.
         [--alerts 15000] [--connections 32]
 
 Set FIRELINE_INTAKE_WRITER=thread to measure the writer as a thread of the server, and
-FIRELINE_INTAKE_WRITERS=N for N writer processes (default: 2 on PostgreSQL, 1 on SQLite).
+FIRELINE_INTAKE_WRITERS=N for N writer processes (default 1).
 """
 
 from __future__ import annotations

@@ -114,7 +114,7 @@ def create_app(
         intake: GroupCommit | WriterPool
         if writer_process:
             intake = await WriterPool.started(
-                settings.database_url, settings.writer_processes(), committed=committed
+                settings.database_url, settings.intake_writers, committed=committed
             )
         else:
             intake = GroupCommit(database, the_clock, committed=committed)

@@ -30,16 +30,17 @@ class Settings(ClientSettings):
     env: Literal["development", "production"] = "development"
     host: str = "127.0.0.1"
     port: int = 8000
-    # One line per request; at thousands of alerts a second it costs about a tenth of the
-    # server's CPU (README, Performance), so a busy intake may turn it off.
+    # One line per request, in uvicorn's format (fireline.access_log); none for an alert
+    # taken in (202), which is a row of the `alerts` table anyway.
     access_log: bool = True
     engine: bool = True
     # Where intake's group commit runs: a process of its own overlaps its Python with the
     # server's (docs/alerts.md); a thread keeps everything in one process.
     intake_writer: Literal["process", "thread"] = "process"
-    # How many writer processes: by default two on PostgreSQL (one commits while the other
-    # runs its Python), one on SQLite (whose single write lock they would only take turns on).
-    intake_writers: int | None = Field(default=None, ge=1, le=16)
+    # Writer processes. Two on PostgreSQL take more alerts a second (one commits while the
+    # other runs its Python) but leave less CPU to paging on a small machine (docs/alerts.md);
+    # on SQLite they would only take turns on its single write lock.
+    intake_writers: int = Field(default=1, ge=1, le=16)
     engine_interval: float = 1.0
     engine_lease_seconds: float = 60.0
     engine_batch: int = 200
@@ -49,11 +50,6 @@ class Settings(ClientSettings):
     smtp_port: int = 25
     smtp_sender: str = "fireline@localhost"
     spool_dir: str = "var/spool"
-
-    def writer_processes(self) -> int:
-        if self.intake_writers is not None:
-            return self.intake_writers
-        return 2 if self.database_url.startswith("postgresql") else 1
 
     @model_validator(mode="after")
     def _fit_for_production(self) -> Settings:

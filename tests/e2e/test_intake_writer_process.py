@@ -57,9 +57,7 @@ def served(db: Database, tmp_path: Path) -> Iterator[TestClient]:
     settings = Settings(database_url=db.url, engine=False, spool_dir=str(tmp_path / "spool"))
     with TestClient(create_app(settings)) as client:
         pool = client.app.state.intake  # type: ignore[attr-defined]
-        assert isinstance(pool, WriterPool)
-        # By default two writers on PostgreSQL, one on SQLite (one write lock to take turns on).
-        assert len(pool.writers) == (2 if db.dialect == "postgresql" else 1)
+        assert isinstance(pool, WriterPool) and len(pool.writers) == 1
         yield client
 
 
@@ -259,12 +257,13 @@ def test_fireline_serve_takes_alerts_through_its_writer_and_stops_cleanly(
     db: Database, key: str, tmp_path: Path
 ) -> None:
     # The real server, as `make run` starts it: uvicorn on uvloop (whose transports are not
-    # asyncio's classes), SIGTERM to stop.
+    # asyncio's classes), SIGTERM to stop; with two writers, both stopped with it.
     port = free_port()
     env = {
         **os.environ,
         "FIRELINE_DATABASE_URL": db.url,
         "FIRELINE_SPOOL_DIR": str(tmp_path / "spool"),
+        "FIRELINE_INTAKE_WRITERS": "2",
     }
     server = subprocess.Popen(
         [FIRELINE, "serve", "--no-engine", "--port", str(port)],
@@ -292,7 +291,7 @@ def test_fireline_serve_takes_alerts_through_its_writer_and_stops_cleanly(
         refused = httpx.post(f"{url}/api/v1/alerts/generic", json={"title": "x"}, timeout=30)
         assert refused.status_code == 401
         children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
-        assert len(children) == (2 if db.dialect == "postgresql" else 1)  # the writers
+        assert len(children) == 2  # the writers asked for
         writers = [Path(f"/proc/{child}") for child in children]
         for writer in writers:
             assert b"fireline.intake.writer_process" in (writer / "cmdline").read_bytes()

@@ -69,22 +69,10 @@ def test_only_a_database_in_a_process_s_memory_keeps_the_intake_writer_in_that_p
     assert not in_memory("postgresql+psycopg://fireline@db/fireline")
 
 
-@pytest.mark.parametrize(
-    ("url", "asked", "writers"),
-    [
-        ("postgresql+psycopg://fireline@db/fireline", None, 2),
-        ("sqlite:///var/fireline.db", None, 1),
-        ("sqlite:///var/fireline.db", "3", 3),
-        ("postgresql+psycopg://fireline@db/fireline", "1", 1),
-    ],
-)
-def test_intake_writer_processes_are_two_on_postgresql_one_on_sqlite_unless_set(
-    monkeypatch: pytest.MonkeyPatch, url: str, asked: str | None, writers: int
-) -> None:
-    monkeypatch.setenv("FIRELINE_DATABASE_URL", url)
-    if asked is not None:
-        monkeypatch.setenv("FIRELINE_INTAKE_WRITERS", asked)
-    assert Settings().writer_processes() == writers
+def test_one_intake_writer_process_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().intake_writers == 1
+    monkeypatch.setenv("FIRELINE_INTAKE_WRITERS", "2")
+    assert Settings().intake_writers == 2
 
 
 def test_intake_writer_processes_are_one_to_sixteen(monkeypatch: pytest.MonkeyPatch) -> None:
