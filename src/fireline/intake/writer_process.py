@@ -93,14 +93,13 @@ class ProcessGroupCommit:
         """A writer with its child started. The child is not waited for: what is sent
         meanwhile waits in the socket until it has imported its modules and reads it."""
         intake = cls(database_url, max_alerts, committed)
-        intake._loop = asyncio.get_running_loop()
         await intake._start()
         return intake
 
     async def accept(self, source: Source, alerts: Sequence[IncomingAlert]) -> list[AlertOutcome]:
         if self._closing and self._link is None:
             raise StorageDown("Fireline is shutting down")
-        loop = self._loop  # the one `started` ran in (asking costs a system call in 3.11)
+        loop = self._loop  # the link's (asking for the running one costs a system call)
         done: asyncio.Future[list[AlertOutcome]] = loop.create_future()
         request_id = next(self._ids)
         self._waiting[request_id] = done
@@ -130,6 +129,7 @@ class ProcessGroupCommit:
                 child.kill()
 
     async def _start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         ours, theirs = socket.socketpair()
         # The URL goes in the environment, not on the command line other users can read.
         self._child = subprocess.Popen(
@@ -138,8 +138,8 @@ class ProcessGroupCommit:
             env={**os.environ, DATABASE_URL: self.database_url},
         )
         theirs.close()
-        loop = asyncio.get_running_loop()
-        _, self._link = await loop.create_unix_connection(lambda: _Link(self), sock=ours)
+        link = self._loop.create_unix_connection(lambda: _Link(self), sock=ours)
+        _, self._link = await link
         self._flush()
 
     def _flush(self) -> None:
