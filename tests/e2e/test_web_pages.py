@@ -18,6 +18,7 @@ from fireline.auth.models import User
 from fireline.auth.service import hash_password
 from fireline.clock.now import ManualClock
 from fireline.store.db import Database
+from fireline.timeline.service import latest_event_id
 
 pytestmark = pytest.mark.db
 
@@ -346,3 +347,14 @@ def test_a_deactivated_person_cannot_sign_in(web: TestClient, world: World) -> N
     )
     assert answer.status_code == 401
     assert "wrong organisation, handle or password" in answer.text
+
+
+def test_a_page_tells_its_live_stream_the_newest_event_it_shows(
+    web: TestClient, db: Database, world: World
+) -> None:
+    csrf = sign_in(web, "ada")
+    declare(web, csrf, team="openverse", title="Thumbnails are broken")
+    with db.reading() as session:
+        newest = latest_event_id(session, world.org_id)
+    assert newest > 0
+    assert f'<main id="main" data-live="{newest}">' in web.get("/app").text

@@ -7,7 +7,7 @@ EventSource reconnects by itself, so no connection lives forever."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
@@ -25,30 +25,50 @@ STREAM_SECONDS = 300.0
 
 
 def _latest(db: Database, org_id: int) -> int:
-    with db.transaction() as session:
+    with db.reading() as session:
         return latest_event_id(session, org_id)
 
 
 @router.get("/app/live")
-async def live(request: Request, db: DB, user: User) -> StreamingResponse:
+async def live(request: Request, db: DB, user: User, since: int | None = None) -> StreamingResponse:
+    """`since`: the newest event the page showed (`data-live`). A change made between the
+    page's rendering and this stream's start is then told at once, not missed; on a
+    reconnection the browser's Last-Event-ID says the newest it was told of."""
     org_id = user.actor.org_id
+    last_told = request.headers.get("last-event-id", "")
+    known = int(last_told) if last_told.isdigit() else since
 
-    async def changes() -> AsyncIterator[str]:
-        seen = await run_in_threadpool(_latest, db, org_id)
-        yield f"retry: 3000\nevent: hello\ndata: {seen}\n\n"
-        waited = 0.0
-        while waited < STREAM_SECONDS and not await request.is_disconnected():
-            await asyncio.sleep(POLL_SECONDS)
-            waited += POLL_SECONDS
-            latest = await run_in_threadpool(_latest, db, org_id)
-            if latest != seen:
-                seen = latest
-                yield f"event: changed\ndata: {latest}\n\n"
-            else:
-                yield ": still here\n\n"
+    async def latest() -> int:
+        return await run_in_threadpool(_latest, db, org_id)
 
     return StreamingResponse(
-        changes(),
+        events(latest, known, request.is_disconnected),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
+
+
+async def events(
+    latest: Callable[[], Awaitable[int]],
+    known: int | None,
+    disconnected: Callable[[], Awaitable[bool]],
+    poll_seconds: float = POLL_SECONDS,
+    stream_seconds: float = STREAM_SECONDS,
+) -> AsyncIterator[str]:
+    """The stream: hello (with the newest event known), then `changed` whenever the newest
+    event is another than the last told, at once if it already is."""
+    now = await latest()
+    seen = now if known is None else known
+    yield f"retry: 3000\nid: {seen}\nevent: hello\ndata: {seen}\n\n"
+    waited = 0.0
+    while True:
+        if now != seen:
+            seen = now
+            yield f"id: {seen}\nevent: changed\ndata: {seen}\n\n"
+        elif waited:
+            yield ": still here\n\n"
+        if waited >= stream_seconds or await disconnected():
+            return
+        await asyncio.sleep(poll_seconds)
+        waited += poll_seconds
+        now = await latest()

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from fireline.auth.sessions import SignedIn
+from fireline.timeline.service import latest_event_id
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
@@ -105,8 +106,14 @@ def page(
     status_code: int = 200,
     **context: Any,
 ) -> HTMLResponse:
-    """A page with what every page needs: who is signed in and the flash message, if any."""
+    """A page with what every page needs: who is signed in and the flash message, if any,
+    and for a signed-in reader the newest timeline event it shows (its live stream tells of
+    anything newer)."""
     zone = user.timezone if user else "UTC"
+    live_since = None
+    if user is not None:
+        with request.app.state.db.reading() as session:
+            live_since = latest_event_id(session, user.actor.org_id)
     return templates.TemplateResponse(
         request,
         name,
@@ -114,6 +121,7 @@ def page(
             "user": user,
             "zone": zone,
             "local": lambda moment, pattern=LOCAL: local(moment, zone, pattern),
+            "live_since": live_since,
             "flash": request.query_params.get("flash"),
             "error": request.query_params.get("error"),
             **context,

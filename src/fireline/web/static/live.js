@@ -1,8 +1,11 @@
 // Live updates: when the organisation's timeline moves on, reload the page's main content,
 // unless the reader is typing in a form (their input must never be lost).
 (function () {
-  if (!window.EventSource || !document.querySelector("main[data-live]")) return;
-  var source = new EventSource("/app/live");
+  var main = document.querySelector("main[data-live]");
+  if (!window.EventSource || !main) return;
+  // The newest event the page shows: a change made before the stream starts is told at once.
+  var since = main.getAttribute("data-live");
+  var source = new EventSource("/app/live" + (since ? "?since=" + encodeURIComponent(since) : ""));
   var busy = false;
   function typing() {
     var el = document.activeElement;
