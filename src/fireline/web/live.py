@@ -14,19 +14,13 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from fireline.context import DB
-from fireline.store.db import Database
-from fireline.timeline.service import latest_event_id
+from fireline.web.render import newest_event
 from fireline.web.session import User
 
 router = APIRouter(include_in_schema=False)
 
 POLL_SECONDS = 2.0
 STREAM_SECONDS = 300.0
-
-
-def _latest(db: Database, org_id: int) -> int:
-    with db.reading() as session:
-        return latest_event_id(session, org_id)
 
 
 @router.get("/app/live")
@@ -39,7 +33,7 @@ async def live(request: Request, db: DB, user: User, since: int | None = None) -
     known = int(last_told) if last_told.isdigit() else since
 
     async def latest() -> int:
-        return await run_in_threadpool(_latest, db, org_id)
+        return await run_in_threadpool(newest_event, db, org_id)
 
     return StreamingResponse(
         events(latest, known, request.is_disconnected),

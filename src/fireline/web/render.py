@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from fireline.auth.sessions import SignedIn
+from fireline.store.db import Database
 from fireline.timeline.service import latest_event_id
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -99,6 +100,13 @@ def stacked_bars(
     return bars, peak
 
 
+def newest_event(db: Database, org_id: int) -> int:
+    """The organisation's newest timeline event: what a live page has shown, and what its
+    stream compares against."""
+    with db.reading() as session:
+        return latest_event_id(session, org_id)
+
+
 def page(
     request: Request,
     name: str,
@@ -110,10 +118,7 @@ def page(
     and for a signed-in reader the newest timeline event it shows (its live stream tells of
     anything newer)."""
     zone = user.timezone if user else "UTC"
-    live_since = None
-    if user is not None:
-        with request.app.state.db.reading() as session:
-            live_since = latest_event_id(session, user.actor.org_id)
+    live_since = None if user is None else newest_event(request.app.state.db, user.actor.org_id)
     return templates.TemplateResponse(
         request,
         name,
