@@ -4,7 +4,9 @@
     .venv/bin/python benchmarks/intake.py [--seconds S] [--connections C] [--database both]
         [--page-rate R] [--workers N]
 
-Unique alerts (each a new ticket), duplicates of one alert (each a repeat on one ticket),
+The peers first, measured the same way: Prometheus Alertmanager, and the issue's yardstick, a
+bare ASGI app doing one asyncpg statement a request (benchmarks/bare_asgi.py). Then
+unique alerts (each a new ticket), duplicates of one alert (each a repeat on one ticket),
 latency at an offered 1,000 alerts/s, and the time from an alert's 202 to its first page at
 R alerts/s: with the engine inside `fireline serve`, or, on PostgreSQL with `--workers N`,
 in N `fireline worker` processes beside it.
@@ -37,6 +39,7 @@ from tickets import postgres_url, sqlite_url
 from fireline.auth.actor import Role, Via
 from fireline.auth.service import actor_for, add_user
 from fireline.clock.now import SystemClock
+from fireline.engine.listen import libpq_url
 from fireline.escalation.schemas import NewEscalationPolicy, StepSpec, TargetSpec
 from fireline.escalation.service import create_policy
 from fireline.intake.schemas import NewIntegration
@@ -260,6 +263,59 @@ def first_pages(name: str, url: str, rate: float, seconds: float, workers: int =
         )
 
 
+PEER_STARTS = datetime.now(UTC).isoformat()
+
+
+def peer_alert(path: str, name: str) -> bytes:
+    """One Alertmanager-style alert (a JSON list of one alert with labels), as both peers
+    take it."""
+    body = [{"labels": {"alertname": name, "service": "hub"}, "startsAt": PEER_STARTS}]
+    return request(path, json.dumps(body).encode(), {"Content-Type": "application/json"})
+
+
+def bare_peer(seconds: float, connections: int) -> None:
+    """The issue's yardstick, measured the same way in the same run: a bare ASGI app under
+    uvicorn doing one asyncpg INSERT a request, then one UPSERT of a single hot row
+    (benchmarks/bare_asgi.py). The issue's machine: about 5,000/s and 2,600/s."""
+    with postgres_url() as url:
+        env = {
+            **os.environ,
+            "FIRELINE_BARE_URL": libpq_url(url),
+            "PYTHONPATH": str(Path(__file__).parent),
+        }
+        for statement in ("insert", "upsert"):
+            port = free_port()
+            peer = subprocess.Popen(
+                [
+                    str(Path(sys.executable).with_name("uvicorn")),
+                    "bare_asgi:app",
+                    "--port",
+                    str(port),
+                    "--no-access-log",
+                    "--log-level",
+                    "warning",
+                ],
+                env={**env, "FIRELINE_BARE_STATEMENT": statement},
+                stdout=subprocess.DEVNULL,
+            )
+            same = peer_alert("/", "the same alert")
+
+            def ask(n: int, statement: str = statement, same: bytes = same) -> bytes:
+                return peer_alert("/", f"u{n}") if statement == "insert" else same
+
+            try:
+                # The app takes a GET as one more row (titled "ready").
+                if not answers(f"http://127.0.0.1:{port}/"):
+                    raise RuntimeError("the bare ASGI app did not come up")
+                warm = asyncio.run(closed_loop(port, ask, 2000, connections))
+                total = max(2000, int(warm.rate * seconds))
+                result = asyncio.run(closed_loop(port, ask, total, connections))
+                print(f"bare asgi+asyncpg: one {statement} a request {result.summary()}")
+            finally:
+                peer.terminate()
+                peer.wait()
+
+
 def alertmanager_peer(seconds: float, connections: int) -> None:
     """The peer, measured the same way in the same run: Debian's Prometheus Alertmanager
     taking alerts on its v2 API (in memory; nothing is durable until its next snapshot)."""
@@ -283,13 +339,9 @@ def alertmanager_peer(seconds: float, connections: int) -> None:
         )
         try:
             answers(f"http://127.0.0.1:{port}/-/ready")
-            headers = {"Content-Type": "application/json"}
-            path = "/api/v2/alerts"
-            starts = datetime.now(UTC).isoformat()
 
             def alert(name: str) -> bytes:
-                body = [{"labels": {"alertname": name, "service": "hub"}, "startsAt": starts}]
-                return request(path, json.dumps(body).encode(), headers)
+                return peer_alert("/api/v2/alerts", name)
 
             warm = asyncio.run(closed_loop(port, lambda n: alert(f"warm{n}"), 500, 4))
             total = max(500, int(warm.rate * seconds))
@@ -318,6 +370,8 @@ def main() -> None:
     args = parser.parse_args()
     print(describe())
     alertmanager_peer(args.seconds, args.connections)
+    if args.database in ("postgresql", "both"):
+        bare_peer(args.seconds, args.connections)
     with ExitStack() as stack:
         if args.database in ("sqlite", "both"):
             run("sqlite", stack.enter_context(sqlite_url()), args.seconds, args.connections)
