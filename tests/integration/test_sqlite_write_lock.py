@@ -1,0 +1,79 @@
+"""SQLite's write lock is asked for again every 2 ms at most, not with SQLite's own busy
+handler (whose sleeps grow to 100 ms): a transaction waiting behind another process's
+writer starts as soon as it can, fails as before once the busy timeout has passed, and
+leaves the connection's busy timeout as it found it. SQLite only: PostgreSQL has no
+database-wide write lock."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+
+from fireline.store import db as store
+from fireline.store.db import Database, is_outage
+
+
+def busy_timeout(database: Database) -> int:
+    with database.reading() as session:
+        return int(session.execute(text("PRAGMA busy_timeout")).scalar_one())
+
+
+def test_the_pauses_double_from_a_fifth_of_a_millisecond_up_to_two() -> None:
+    pauses = list(itertools.islice(store.lock_pauses(), 8))
+    assert pauses == pytest.approx([0.0002, 0.0004, 0.0008, 0.0016, 0.002, 0.002, 0.002, 0.002])
+
+
+def test_a_writer_waits_for_the_lock_and_then_writes(sqlite_db: Database) -> None:
+    # Another process's writer: a connection of its own engine, holding the lock.
+    other = Database(sqlite_db.url)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with other.transaction() as session:
+            session.execute(text("UPDATE organisations SET name = name"))
+            holding.set()
+            release.wait(5)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    holding.wait(5)
+    written = threading.Event()
+
+    def write() -> None:
+        with sqlite_db.transaction() as session:
+            session.execute(text("CREATE TABLE waited (n INTEGER)"))
+        written.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    assert not written.wait(0.2)  # still waiting behind the holder
+    release.set()
+    holder.join(5)
+    writer.join(5)
+    assert written.is_set()
+    with sqlite_db.reading() as session:
+        assert session.execute(text("SELECT count(*) FROM waited")).scalar_one() == 0
+    assert busy_timeout(sqlite_db) == store.BUSY_TIMEOUT_MS
+    other.dispose()
+
+
+def test_a_lock_held_past_the_busy_timeout_fails_as_an_outage(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store, "BUSY_TIMEOUT_MS", 100)
+    other = Database(sqlite_db.url)
+    with other.transaction() as holder:
+        holder.execute(text("UPDATE organisations SET name = name"))
+        with pytest.raises(OperationalError, match="database is locked") as failure:
+            with sqlite_db.transaction() as session:
+                session.execute(text("CREATE TABLE never (n INTEGER)"))
+        assert is_outage(failure.value)
+    other.dispose()
+    assert busy_timeout(sqlite_db) == 100
+    with sqlite_db.reading() as session:
+        tables = session.execute(text("SELECT name FROM sqlite_master")).scalars().all()
+    assert "never" not in tables
