@@ -114,7 +114,10 @@ def create_app(
         intake: GroupCommit | WriterPool
         if writer_process:
             intake = await WriterPool.started(
-                settings.database_url, settings.intake_writers, committed=committed
+                settings.database_url,
+                settings.intake_writers,
+                committed=committed,
+                statement_timeout=settings.intake_statement_timeout_seconds,
             )
         else:
             intake = GroupCommit(database, the_clock, committed=committed)

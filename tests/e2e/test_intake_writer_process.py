@@ -9,23 +9,25 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 from live_server import free_port
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
 
 from fireline.app import create_app
 from fireline.auth.actor import Role, Via
 from fireline.auth.service import actor_for, add_user
 from fireline.clock.now import ManualClock
-from fireline.intake import service
+from fireline.intake import group_commit, service
 from fireline.intake.group_commit import GroupCommit, commit_each
 from fireline.intake.models import AlertRow
 from fireline.intake.schemas import NewIntegration
@@ -34,7 +36,7 @@ from fireline.intake.writer_process import RECALL_SECONDS, ProcessGroupCommit, W
 from fireline.orgs.service import create_organisation, create_team, store_policy
 from fireline.policy.load import preset_text
 from fireline.settings import Settings
-from fireline.store.db import Database
+from fireline.store.db import Database, is_outage
 from fireline.tickets.models import Ticket
 
 if TYPE_CHECKING:
@@ -324,3 +326,81 @@ def test_a_writer_thread_when_the_settings_ask_for_one(
     with TestClient(create_app(settings)) as client:
         assert isinstance(client.app.state.intake, GroupCommit)  # type: ignore[attr-defined]
         assert post(client, key, {"title": "x", "dedup_key": "x"})["outcome"] == "opened"
+
+
+def hold_tickets(db: Database, holding: threading.Event, release: threading.Event) -> None:
+    """Lock every ticket (on SQLite: the whole database) until `release`, or for 10 s: a
+    writer without a timeout would wait that long, then go on."""
+    with db.transaction() as holder:
+        holder.execute(select(Ticket).with_for_update()).all()
+        holding.set()
+        release.wait(10)
+
+
+def test_a_batch_held_up_past_the_timeout_fails_every_request_at_once(
+    db: Database, clock: ManualClock, key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Held up by a lock (PostgreSQL: the ticket's row; SQLite: the write lock). Each request
+    # waiting out the timeout again alone would keep the senders waiting N times as long.
+    source = service.source_for_key(db, key, "generic")
+    held = {"title": "held", "dedup_key": "held"}
+    (opened,) = commit_each(db, clock, [(source, generic.parse(held))])
+    assert not isinstance(opened, BaseException)
+    hasty = Database(db.url, pre_ping=False, statement_timeout_seconds=0.3)
+    runs: list[int] = []
+    real = group_commit.accept_many
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        runs.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(group_commit, "accept_many", counted)
+    requests = [(source, generic.parse(held))] + [
+        (source, generic.parse({"title": f"new {n}", "dedup_key": f"new {n}"})) for n in range(3)
+    ]
+    holding, release = threading.Event(), threading.Event()
+    holder = threading.Thread(target=hold_tickets, args=(db, holding, release))
+    holder.start()
+    holding.wait(5)
+    try:
+        results = commit_each(hasty, clock, requests)
+    finally:
+        release.set()
+        holder.join(10)
+        hasty.dispose()
+    assert len(runs) == 1
+    assert len(results) == 4
+    assert all(isinstance(r, OperationalError) and is_outage(r) for r in results), results
+    assert count(db, AlertRow) == 1 and count(db, Ticket) == 1
+
+
+def test_a_database_that_hangs_is_answered_503_and_the_retry_taken_in_once(
+    db: Database, key: str, tmp_path: Path
+) -> None:
+    settings = Settings(
+        database_url=db.url,
+        engine=False,
+        spool_dir=str(tmp_path / "spool"),
+        intake_statement_timeout_seconds=0.5,
+    )
+    alert = {"title": "Tap failing", "service": "hub", "dedup_key": "t1"}
+    holding, release = threading.Event(), threading.Event()
+    with TestClient(create_app(settings)) as client:
+        opened = post(client, key, alert)
+        holder = threading.Thread(target=hold_tickets, args=(db, holding, release))
+        holder.start()
+        holding.wait(5)
+        answer = client.post(
+            "/api/v1/alerts/generic", json=alert, headers={"Authorization": f"Bearer {key}"}
+        )
+        release.set()
+        holder.join(10)
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.headers["retry-after"] == "5"
+        assert count(db, AlertRow) == 1
+        retried = post(client, key, alert)
+    assert retried["outcome"] == "repeat" and retried["ticket_id"] == opened["ticket_id"]
+    with db.transaction() as session:
+        ticket = session.scalars(select(Ticket)).one()
+    assert ticket.alert_count == 2 and count(db, AlertRow) == 2

@@ -1,8 +1,8 @@
 """SQLite's write lock is asked for again every 2 ms at most, not with SQLite's own busy
 handler (whose sleeps grow to 100 ms): a transaction waiting behind another process's
-writer starts as soon as it can, fails as before once the busy timeout has passed, and
-leaves the connection's busy timeout as it found it. SQLite only: PostgreSQL has no
-database-wide write lock."""
+writer starts as soon as it can, fails as before once the busy timeout (or the database's
+statement timeout) has passed, and leaves the connection's busy timeout as it found it.
+SQLite only: PostgreSQL has no database-wide write lock."""
 
 from __future__ import annotations
 
@@ -61,19 +61,18 @@ def test_a_writer_waits_for_the_lock_and_then_writes(sqlite_db: Database) -> Non
     other.dispose()
 
 
-def test_a_lock_held_past_the_busy_timeout_fails_as_an_outage(
-    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(store, "BUSY_TIMEOUT_MS", 100)
-    other = Database(sqlite_db.url)
-    with other.transaction() as holder:
+def test_a_lock_held_past_the_statement_timeout_fails_as_an_outage(sqlite_db: Database) -> None:
+    hasty = Database(sqlite_db.url, statement_timeout_seconds=0.1)
+    with sqlite_db.transaction() as holder:
         holder.execute(text("UPDATE organisations SET name = name"))
-        with pytest.raises(OperationalError, match="database is locked") as failure:
-            with sqlite_db.transaction() as session:
-                session.execute(text("CREATE TABLE never (n INTEGER)"))
+        with (
+            pytest.raises(OperationalError, match="database is locked") as failure,
+            hasty.transaction() as session,
+        ):
+            session.execute(text("CREATE TABLE never (n INTEGER)"))
         assert is_outage(failure.value)
-    other.dispose()
-    assert busy_timeout(sqlite_db) == 100
-    with sqlite_db.reading() as session:
+    assert busy_timeout(hasty) == 100
+    with hasty.reading() as session:
         tables = session.execute(text("SELECT name FROM sqlite_master")).scalars().all()
     assert "never" not in tables
+    hasty.dispose()

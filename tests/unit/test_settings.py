@@ -80,3 +80,14 @@ def test_intake_writer_processes_are_one_to_sixteen(monkeypatch: pytest.MonkeyPa
         monkeypatch.setenv("FIRELINE_INTAKE_WRITERS", wrong)
         with pytest.raises(ValidationError, match="intake_writers"):
             Settings()
+
+
+def test_the_intake_writer_gives_up_on_a_statement_after_ten_seconds_unless_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert Settings().intake_statement_timeout_seconds == 10.0
+    monkeypatch.setenv("FIRELINE_INTAKE_STATEMENT_TIMEOUT_SECONDS", "2.5")
+    assert Settings().intake_statement_timeout_seconds == 2.5
+    monkeypatch.setenv("FIRELINE_INTAKE_STATEMENT_TIMEOUT_SECONDS", "0")
+    with pytest.raises(ValidationError, match="intake_statement_timeout_seconds"):
+        Settings()

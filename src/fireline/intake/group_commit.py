@@ -27,7 +27,7 @@ from fireline.clock.now import Clock
 from fireline.intake.alert import IncomingAlert
 from fireline.intake.schemas import AlertOutcome
 from fireline.intake.service import Recall, Source, accept_many
-from fireline.store.db import Database
+from fireline.store.db import Database, is_outage
 
 log = logging.getLogger("fireline.intake")
 T = TypeVar("T")
@@ -127,8 +127,11 @@ def commit_each(
     again: bool = True,
 ) -> list[list[AlertOutcome] | BaseException]:
     """The requests' outcomes, committed in one transaction. A batch that met a dead
-    connection (the database restarted) runs once more on a new one; any other failure
-    commits each request alone, so one bad request fails alone."""
+    connection (the database restarted) runs once more on a new one; a database that could
+    not be reached or did not answer in time (`is_outage`: a statement timeout, SQLite's
+    lock held too long) fails every request of the batch at once, which are answered 503
+    and retried by their senders, rather than each waiting out the timeout again alone; any
+    other failure commits each request alone, so one bad request fails alone."""
     try:
         return list(accept_many(db, clock, requests, recall))
     except DBAPIError as error:
@@ -137,8 +140,8 @@ def commit_each(
         failure: Exception = error
     except Exception as error:
         failure = error
-    if len(requests) == 1:
-        return [failure]
+    if len(requests) == 1 or is_outage(failure):
+        return [failure] * len(requests)
     log.info("a group of %d requests failed (%s); retrying one by one", len(requests), failure)
     return [commit_each(db, clock, [request], recall, again=False)[0] for request in requests]
 

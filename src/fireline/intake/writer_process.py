@@ -51,6 +51,7 @@ DATABASE_URL = "FIRELINE_INTAKE_WRITER_DATABASE_URL"
 RESTART_PAUSE_SECONDS = 1.0
 RECALL_SECONDS = 1.0
 CLOSE_SECONDS = 30.0
+STATEMENT_TIMEOUT_SECONDS = 10.0
 
 
 def _framed(value: Any) -> bytes:
@@ -67,11 +68,13 @@ class ProcessGroupCommit:
         database_url: str,
         max_alerts: int = 500,
         committed: Callable[[int], None] | None = None,
+        statement_timeout: float = STATEMENT_TIMEOUT_SECONDS,
     ) -> None:
         """`committed` is called, in the event loop, with the number of alerts each batch
-        the child committed took in."""
+        the child committed took in. The child's statements are cancelled after
+        `statement_timeout` seconds (PostgreSQL), and their batch answered 503."""
         self.database_url, self.max_alerts = database_url, max_alerts
-        self.committed = committed
+        self.committed, self.statement_timeout = committed, statement_timeout
         self._waiting: dict[int, asyncio.Future[list[AlertOutcome]]] = {}
         self._unsent: list[_Job] = []
         self._sent: set[int] = set()  # ids the current child holds, unanswered
@@ -89,10 +92,11 @@ class ProcessGroupCommit:
         database_url: str,
         max_alerts: int = 500,
         committed: Callable[[int], None] | None = None,
+        statement_timeout: float = STATEMENT_TIMEOUT_SECONDS,
     ) -> ProcessGroupCommit:
         """A writer with its child started. The child is not waited for: what is sent
         meanwhile waits in the socket until it has imported its modules and reads it."""
-        intake = cls(database_url, max_alerts, committed)
+        intake = cls(database_url, max_alerts, committed, statement_timeout)
         await intake._start()
         return intake
 
@@ -133,7 +137,14 @@ class ProcessGroupCommit:
         ours, theirs = socket.socketpair()
         # The URL goes in the environment, not on the command line other users can read.
         self._child = subprocess.Popen(
-            [sys.executable, "-m", __name__, str(theirs.fileno()), str(self.max_alerts)],
+            [
+                sys.executable,
+                "-m",
+                __name__,
+                str(theirs.fileno()),
+                str(self.max_alerts),
+                str(self.statement_timeout),
+            ],
             pass_fds=[theirs.fileno()],
             env={**os.environ, DATABASE_URL: self.database_url},
         )
@@ -215,10 +226,13 @@ class WriterPool:
         database_url: str,
         processes: int,
         committed: Callable[[int], None] | None = None,
+        statement_timeout: float = STATEMENT_TIMEOUT_SECONDS,
     ) -> WriterPool:
         return cls(
             [
-                await ProcessGroupCommit.started(database_url, committed=committed)
+                await ProcessGroupCommit.started(
+                    database_url, committed=committed, statement_timeout=statement_timeout
+                )
                 for _ in range(processes)
             ]
         )
@@ -261,7 +275,9 @@ class _Link(asyncio.Protocol):
         self.owner._lost()
 
 
-def _serve(database_url: str, max_alerts: int, link: socket.socket) -> None:
+def _serve(
+    database_url: str, max_alerts: int, link: socket.socket, statement_timeout: float
+) -> None:
     """The child: commit what arrives, batch by batch, and send back the outcomes."""
     # Stopping is the parent's to decide (it says so, or its end closes); a Ctrl-C or a
     # service manager's SIGTERM to the whole group must not cut a batch short.
@@ -270,7 +286,8 @@ def _serve(database_url: str, max_alerts: int, link: socket.socket) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s %(message)s")
     # No test of each connection before each batch (a round trip): a batch that meets a
     # dead connection fails, and `commit_each` runs its requests again on a new one.
-    db, clock = Database(database_url, pre_ping=False), SystemClock()
+    db = Database(database_url, pre_ping=False, statement_timeout_seconds=statement_timeout)
+    clock = SystemClock()
     # Teams, policies, silences and accounts are read once a second, not once a batch: a
     # change made elsewhere applies to alerts within that second.
     recall = Recall(seconds=RECALL_SECONDS)
@@ -348,5 +365,5 @@ def _transportable(result: Any) -> Any:
 
 
 if __name__ == "__main__":
-    descriptor, max_alerts = int(sys.argv[1]), int(sys.argv[2])
-    _serve(os.environ[DATABASE_URL], max_alerts, socket.socket(fileno=descriptor))
+    descriptor, max_alerts, timeout = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+    _serve(os.environ[DATABASE_URL], max_alerts, socket.socket(fileno=descriptor), timeout)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -13,15 +13,18 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # Let SQLAlchemy, not the driver, say when a transaction begins (see `_begin_immediate`).
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+def _sqlite_pragmas(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
+    def set_pragmas(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, say when a transaction begins (`_begin_immediate`).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return set_pragmas
 
 
 def _begin_immediate(connection: Any) -> None:
@@ -36,6 +39,7 @@ def _begin_immediate(connection: Any) -> None:
 
 
 _READING = "fireline_reading"
+# How long SQLite waits for its write lock, unless a statement timeout says otherwise.
 BUSY_TIMEOUT_MS = 5000
 
 
@@ -49,7 +53,8 @@ def lock_pauses(first: float = 0.0002, longest: float = 0.002) -> Iterator[float
 
 
 def _take_write_lock(connection: Any) -> None:
-    """BEGIN IMMEDIATE, asking again every 2 ms at most until BUSY_TIMEOUT_MS has passed.
+    """BEGIN IMMEDIATE, asking again every 2 ms at most until the connection's busy timeout
+    has passed.
 
     SQLite's own busy handler sleeps 25, 50, then 100 ms between tries: under an alert
     storm the intake's writer takes the lock again within a millisecond of each commit, so
@@ -57,9 +62,10 @@ def _take_write_lock(connection: Any) -> None:
     waited a second or more (p99 1.0-2.1 s at 1,000 alerts/s; 0.11-0.14 s asking this way).
     """
     raw = connection.connection.driver_connection
+    (busy_timeout_ms,) = raw.execute("PRAGMA busy_timeout").fetchone()
     raw.execute("PRAGMA busy_timeout=0")
     try:
-        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        deadline = time.monotonic() + busy_timeout_ms / 1000
         for pause in lock_pauses():
             try:
                 raw.execute("BEGIN IMMEDIATE")
@@ -74,26 +80,48 @@ def _take_write_lock(connection: Any) -> None:
         # locked" as an OperationalError, an outage to intake).
         connection.exec_driver_sql("BEGIN IMMEDIATE")
     finally:
-        raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        raw.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
 
 
 def make_engine(
-    url: str, idle_in_transaction_seconds: float | None = None, pre_ping: bool = True
+    url: str,
+    idle_in_transaction_seconds: float | None = None,
+    pre_ping: bool = True,
+    statement_timeout_seconds: float | None = None,
 ) -> Engine:
     """An engine for `url`. On PostgreSQL, `idle_in_transaction_seconds` ends the session of a
     process frozen inside a transaction, so its row locks cannot block other instances;
     `pre_ping` tests each connection as it leaves the pool (a round trip), for callers that
-    could not simply run again a transaction that met a dead connection."""
+    could not simply run again a transaction that met a dead connection;
+    `statement_timeout_seconds` cancels a statement that has run (or waited for a lock) that
+    long, for callers that must answer within it (intake); on SQLite, it is how long a
+    transaction waits for the write lock (else BUSY_TIMEOUT_MS)."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        busy_timeout_ms = (
+            int(statement_timeout_seconds * 1000) if statement_timeout_seconds else BUSY_TIMEOUT_MS
+        )
+        event.listen(engine, "connect", _sqlite_pragmas(busy_timeout_ms))
         event.listen(engine, "begin", _begin_immediate)
         return engine
-    # An unreachable server fails fast, so intake can answer 503 while senders still wait.
-    options: dict[str, Any] = {"connect_timeout": 5}
+    # An unreachable server fails fast, so intake can answer 503 while senders still wait;
+    # a server that vanished without closing (its host lost) is noticed within a minute or
+    # so, rather than when the kernel gives up on the connection (about a quarter of an hour).
+    options: dict[str, Any] = {
+        "connect_timeout": 5,
+        "keepalives": 1,
+        "keepalives_idle": 30,
+        "keepalives_interval": 10,
+        "keepalives_count": 3,
+    }
+    settings = []
     if idle_in_transaction_seconds:
         milliseconds = int(idle_in_transaction_seconds * 1000)
-        options["options"] = f"-c idle_in_transaction_session_timeout={milliseconds}"
+        settings.append(f"-c idle_in_transaction_session_timeout={milliseconds}")
+    if statement_timeout_seconds:
+        settings.append(f"-c statement_timeout={int(statement_timeout_seconds * 1000)}")
+    if settings:
+        options["options"] = " ".join(settings)
     return create_engine(
         url, pool_pre_ping=pre_ping, pool_size=10, max_overflow=10, connect_args=options
     )
@@ -116,10 +144,16 @@ class Database:
     """The one entry point to storage; services open a transaction per use case."""
 
     def __init__(
-        self, url: str, idle_in_transaction_seconds: float | None = None, pre_ping: bool = True
+        self,
+        url: str,
+        idle_in_transaction_seconds: float | None = None,
+        pre_ping: bool = True,
+        statement_timeout_seconds: float | None = None,
     ) -> None:
         self.url = url
-        self.engine = make_engine(url, idle_in_transaction_seconds, pre_ping)
+        self.engine = make_engine(
+            url, idle_in_transaction_seconds, pre_ping, statement_timeout_seconds
+        )
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         readers = self.engine.execution_options(**{_READING: True})
         self._readers = sessionmaker(readers, expire_on_commit=False)
