@@ -53,11 +53,17 @@ def key(db: Database, clock: ManualClock, world: World) -> str:
     return created.key
 
 
+def served_settings(db: Database, tmp_path: Path, **overrides: Any) -> Settings:
+    """The settings `fireline serve` would have, on the test's database, without the engine."""
+    return Settings(
+        database_url=db.url, engine=False, spool_dir=str(tmp_path / "spool"), **overrides
+    )
+
+
 @pytest.fixture
 def served(db: Database, tmp_path: Path) -> Iterator[TestClient]:
     """The app as `fireline serve` builds it: its own database and clock, so its own writer."""
-    settings = Settings(database_url=db.url, engine=False, spool_dir=str(tmp_path / "spool"))
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(served_settings(db, tmp_path))) as client:
         pool = client.app.state.intake  # type: ignore[attr-defined]
         assert isinstance(pool, WriterPool) and len(pool.writers) == 1
         yield client
@@ -317,12 +323,7 @@ def test_fireline_serve_takes_alerts_through_its_writer_and_stops_cleanly(
 def test_a_writer_thread_when_the_settings_ask_for_one(
     db: Database, key: str, tmp_path: Path
 ) -> None:
-    settings = Settings(
-        database_url=db.url,
-        engine=False,
-        spool_dir=str(tmp_path / "spool"),
-        intake_writer="thread",
-    )
+    settings = served_settings(db, tmp_path, intake_writer="thread")
     with TestClient(create_app(settings)) as client:
         assert isinstance(client.app.state.intake, GroupCommit)  # type: ignore[attr-defined]
         assert post(client, key, {"title": "x", "dedup_key": "x"})["outcome"] == "opened"
@@ -377,12 +378,7 @@ def test_a_batch_held_up_past_the_timeout_fails_every_request_at_once(
 def test_a_database_that_hangs_is_answered_503_and_the_retry_taken_in_once(
     db: Database, key: str, tmp_path: Path
 ) -> None:
-    settings = Settings(
-        database_url=db.url,
-        engine=False,
-        spool_dir=str(tmp_path / "spool"),
-        intake_statement_timeout_seconds=0.5,
-    )
+    settings = served_settings(db, tmp_path, intake_statement_timeout_seconds=0.5)
     alert = {"title": "Tap failing", "service": "hub", "dedup_key": "t1"}
     holding, release = threading.Event(), threading.Event()
     with TestClient(create_app(settings)) as client:
