@@ -51,8 +51,8 @@ ENGINE_STALLED = {503: "No engine has completed a cycle within the last 30 secon
 class _WithIntakeLane(FastAPI):
     """FastAPI with `IntakeLane` ahead of everything it does per request, even its native
     telemetry's check (which reads the environment and looks up tracers every time) and its
-    error middleware. The lane's own errors are problem+json; anything unexpected reaches
-    uvicorn, which logs it and answers 500 as the error middleware would."""
+    error middleware. The lane's errors are problem+json too, an unexpected one a 500 whose
+    exception is logged."""
 
     lane: IntakeLane
     access_log: bool

@@ -47,7 +47,24 @@ def of_error(request: Request, error: FirelineError) -> JSONResponse:
     )
 
 
+def internal_error(request: Request) -> JSONResponse:
+    """What an unexpected failure answers: the error itself goes to the log, not the client."""
+    return problem(
+        request,
+        500,
+        "internal-error",
+        "Internal error",
+        "Fireline failed to answer this request; the error is in its log",
+    )
+
+
 def install(app: FastAPI) -> None:
+    # Starlette hands this to its outermost middleware: the answer is problem+json, and the
+    # exception still goes on to the server, which logs it with its traceback.
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        return internal_error(request)
+
     @app.exception_handler(FirelineError)
     async def fireline_error(request: Request, error: FirelineError) -> JSONResponse:
         return of_error(request, error)

@@ -19,9 +19,11 @@ from fireline.auth.actor import Role
 from fireline.auth.service import add_user
 from fireline.clock.now import ManualClock
 from fireline.intake.models import AlertRow
+from fireline.intake.sources import generic
 from fireline.notify.models import OutboxMessage
 from fireline.settings import Settings
 from fireline.store.db import Database
+from fireline.tickets import service as tickets_service
 from fireline.tickets.models import Ticket
 
 if TYPE_CHECKING:
@@ -556,3 +558,42 @@ def test_no_access_log_when_the_settings_turn_it_off(
         assert client.post("/api/v1/alerts/generic", json={}).status_code == 401
         assert client.get("/health").status_code == 200
     assert access_lines(caplog) == []
+
+
+def test_an_unexpected_failure_is_a_logged_500_in_problem_json_in_and_out_of_the_lane(
+    db: Database,
+    clock: ManualClock,
+    world: World,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def fail(*_: object, **__: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(generic, "parse", fail)
+    monkeypatch.setattr(tickets_service, "list_tickets", fail)
+    caplog.set_level(logging.INFO)
+    app = create_app(db=db, clock=clock)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        client.headers["Authorization"] = f"Bearer {world.tokens['admin']}"
+        key = integration(client, "meltano", "generic")
+        failures = [
+            client.post("/api/v1/alerts/generic", json={"title": "a"}, headers=bearer(key)),
+            client.get("/api/v1/tickets"),
+        ]
+    for failed in failures:
+        assert failed.status_code == 500
+        assert failed.headers["content-type"] == "application/problem+json"
+        assert failed.json()["type"] == "https://fireline.dev/problems/internal-error"
+        assert "a bug" not in failed.text  # the error is for the log, not the client
+    assert access_lines(caplog)[-2:] == [
+        'testclient:50000 - "POST /api/v1/alerts/generic HTTP/1.1" 500',
+        'testclient:50000 - "GET /api/v1/tickets HTTP/1.1" 500',
+    ]
+    # The lane logs its own failure; elsewhere the exception goes on to the server, which
+    # logs it (here, the test client raises it).
+    logged = [r for r in caplog.records if r.exc_info and "a bug" in str(r.exc_info[1])]
+    assert [r.name for r in logged] == ["fireline.intake"]
+    with TestClient(app) as client, pytest.raises(RuntimeError, match="a bug"):
+        client.get("/api/v1/tickets", headers={"Authorization": f"Bearer {world.tokens['admin']}"})
+    assert count(db, AlertRow) == 0

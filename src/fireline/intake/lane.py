@@ -11,6 +11,7 @@ declares the routes, which gives the OpenAPI document and the answers to any oth
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,9 +25,10 @@ from starlette.types import Receive, Scope, Send
 
 from fireline.access_log import log_request
 from fireline.errors import FirelineError
-from fireline.problems import of_error
+from fireline.problems import internal_error, of_error
 
 ACCEPTED = 202
+log = logging.getLogger("fireline.intake")
 Endpoint = Callable[..., Awaitable[BaseModel | Response]]
 
 
@@ -100,6 +102,9 @@ class IntakeLane:
             answer = await route.endpoint(request, **arguments)
         except FirelineError as error:
             response = of_error(request, error)
+        except Exception:
+            log.exception("%s %s failed", scope["method"], scope["path"])
+            response = internal_error(request)
         else:
             if not isinstance(answer, Response):
                 # The answer's two messages as they are: a Response object would build and
