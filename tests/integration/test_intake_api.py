@@ -597,3 +597,28 @@ def test_an_unexpected_failure_is_a_logged_500_in_problem_json_in_and_out_of_the
     with TestClient(app) as client, pytest.raises(RuntimeError, match="a bug"):
         client.get("/api/v1/tickets", headers={"Authorization": f"Bearer {world.tokens['admin']}"})
     assert count(db, AlertRow) == 0
+
+
+def test_one_dedup_key_from_two_integrations_makes_two_tickets_as_pagerduty_keeps_them(
+    api: TestClient, db: Database
+) -> None:
+    # PagerDuty: "subsequent events for the same dedup_key will only apply to the open alert
+    # if the events are sent via the same routing_key".
+    first, second = integration(api, "meltano", "pagerduty"), integration(api, "hail", "pagerduty")
+    payload = {"summary": "MySQL down", "source": "srv01", "severity": "critical"}
+
+    def send(key: str, action: str) -> str:
+        event = {"routing_key": key, "event_action": action, "dedup_key": "srv01/mysql"}
+        answer = api.post("/v2/enqueue", json={**event, "payload": payload})
+        assert answer.status_code == 202, answer.text
+        return str(answer.json()["dedup_key"])
+
+    assert send(first, "trigger") == send(second, "trigger") == "srv01/mysql"
+    with db.transaction() as session:
+        tickets = session.execute(select(Ticket.id, Ticket.team_id, Ticket.is_open)).all()
+    assert len(tickets) == 2 and len({t.team_id for t in tickets}) == 2
+    send(second, "resolve")
+    send(first, "trigger")
+    with db.transaction() as session:
+        opened = session.scalars(select(Ticket).order_by(Ticket.id)).all()
+    assert [(t.is_open, t.alert_count) for t in opened] == [(True, 2), (False, 1)]

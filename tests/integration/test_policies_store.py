@@ -20,6 +20,9 @@ from fireline.auth.actor import Role, Via
 from fireline.auth.service import authenticate, create_token, create_user
 from fireline.clock.now import ManualClock
 from fireline.errors import Conflict, Forbidden, NotFound, Unauthorized
+from fireline.intake import service as intake
+from fireline.intake.schemas import NewIntegration
+from fireline.intake.sources import generic
 from fireline.orgs.service import (
     add_team,
     apply_policy,
@@ -33,6 +36,7 @@ from fireline.policy.load import preset_text
 from fireline.store.db import Database
 from fireline.store.migrate import downgrade, upgrade
 from fireline.store.models import Base
+from fireline.tickets.models import Ticket
 
 if TYPE_CHECKING:
     from conftest import World
@@ -271,3 +275,25 @@ def test_migrations_go_down_to_nothing_and_up_again(tmp_path: Path) -> None:
         assert schema_differences(engine) != []
     finally:
         engine.dispose()
+
+
+def test_migration_0010_gives_each_alert_ticket_the_integration_of_its_first_alert(
+    db: Database, clock: ManualClock, world: World
+) -> None:
+    created = intake.create_integration(
+        db, clock, world.admin, NewIntegration(team="meltano", kind="generic", name="w")
+    )
+    source = intake.source_for_key(db, created.key, "generic")
+    intake.accept_many(db, clock, [(source, generic.parse({"title": "a", "dedup_key": "a"}))])
+    db.dispose()  # no pooled connection may hold the tables the migration alters
+    try:
+        downgrade(db.url, "0009")
+        with db.engine.connect() as connection:
+            columns = {c["name"] for c in sa.inspect(connection).get_columns("tickets")}
+        assert "integration_id" not in columns
+    finally:
+        upgrade(db.url)
+        db.dispose()
+    with db.transaction() as session:
+        stored = session.execute(sa.select(Ticket.integration_id, Ticket.fingerprint)).all()
+    assert stored == [(created.id, "generic:a")]

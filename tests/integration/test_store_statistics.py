@@ -78,7 +78,7 @@ def test_sqlite_finds_a_batchs_open_tickets_by_the_fingerprint_index(
     """SQLite uses a partial index only when the query names the index's own terms; before
     migration 0009 it read every open ticket of the organisation by another index.
     (PostgreSQL's plan depends on its statistics: see above.)"""
-    statement = _OPEN_TICKETS_OF.params(org_id=1, prints=["generic:a", "generic:b"])
+    statement = _OPEN_TICKETS_OF.params(integration_id=1, prints=["generic:a", "generic:b"])
     with sqlite_db.engine.connect() as connection:
         sql = str(statement.compile(connection, compile_kwargs={"literal_binds": True}))
         plan = " ".join(row[3] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))

@@ -270,7 +270,7 @@ def accept_in(
     batch = _Batch(session, clock, now, guarded, recall or Recall(seconds=0))
     prints = [[batch.fingerprint(source, alert) for alert in alerts] for source, alerts in requests]
     batch.find_open_tickets(
-        {(source.org_id, p) for (source, _), ps in zip(requests, prints, strict=True) for p in ps}
+        {(source.id, p) for (source, _), ps in zip(requests, prints, strict=True) for p in ps}
     )
     outcomes = [
         [batch.take(source, alert, p) for alert, p in zip(alerts, ps, strict=True)]
@@ -332,7 +332,7 @@ class _Pending:
 _OPEN_TICKETS_OF = (
     select(Ticket.id, Ticket.fingerprint)
     .where(
-        Ticket.org_id == bindparam("org_id"),
+        Ticket.integration_id == bindparam("integration_id"),
         Ticket.fingerprint.in_(bindparam("prints", expanding=True)),
         Ticket.is_open,
     )
@@ -383,6 +383,7 @@ class _Batch:
     ) -> None:
         self.session, self.clock, self.now, self.guarded = session, clock, now, guarded
         self.recall = recall
+        # By integration and fingerprint: a fingerprint is an integration's own.
         self.tickets: dict[tuple[int, str], _TicketRef | None] = {}
         self.pending: list[_TicketRef] = []
         self.outcomes: list[tuple[Source, IncomingAlert, _Outcome]] = []
@@ -404,26 +405,28 @@ class _Batch:
         return fingerprint(alert, judged.policy.alerts.fingerprint)
 
     def find_open_tickets(self, prints: set[tuple[int, str]]) -> None:
-        """Lock the open tickets of the batch's fingerprints, in one statement per
-        organisation, in id order (two batches locking the same tickets cannot deadlock)."""
-        by_org: dict[int, list[str]] = {}
-        for org_id, print_ in prints:
-            by_org.setdefault(org_id, []).append(print_)
-            self.tickets[org_id, print_] = None
-        for org_id, wanted in by_org.items():
+        """Lock the open tickets of the batch's (integration, fingerprint)s, in one
+        statement per integration, in id order (two batches locking the same tickets cannot
+        deadlock)."""
+        by_source: dict[int, list[str]] = {}
+        for source_id, print_ in prints:
+            by_source.setdefault(source_id, []).append(print_)
+            self.tickets[source_id, print_] = None
+        for source_id, wanted in by_source.items():
             for start in range(0, len(wanted), 1000):
                 found = self.session.connection().execute(
-                    _OPEN_TICKETS_OF, {"org_id": org_id, "prints": wanted[start : start + 1000]}
+                    _OPEN_TICKETS_OF,
+                    {"integration_id": source_id, "prints": wanted[start : start + 1000]},
                 )
                 for ticket_id, found_print in found:
                     assert found_print is not None
-                    self.tickets[org_id, found_print] = _TicketRef(ticket_id)
+                    self.tickets[source_id, found_print] = _TicketRef(ticket_id)
 
     def take(self, source: Source, alert: IncomingAlert, print_: str) -> _Outcome:
         team, judged = self._judge(source)
         facts = facts_of(alert.labels, alert.service, print_, alert.title, alert.source)
         silence = silencing(self._silences(source.org_id), facts, self.now)
-        ticket = self.tickets[source.org_id, print_]
+        ticket = self.tickets[source.id, print_]
         if alert.action is Action.trigger:
             if ticket is not None:
                 ticket.new_alerts += 1
@@ -446,7 +449,7 @@ class _Batch:
             else:
                 outcome = _resolve(self.session, source.actor, self.now, locked, judged, alert)
                 if not locked.is_open:
-                    self.tickets[source.org_id, print_] = None
+                    self.tickets[source.id, print_] = None
         result = _Outcome(
             print_, alert.action.value, outcome, ticket, silence.id if silence else None
         )
@@ -530,7 +533,7 @@ class _Batch:
         by_severity = judged.policy.alerts.levels_by_severity
         triage = Triage(by_severity.get(alert.severity or ""), untriaged_ok=True)
         ref = _TicketRef(None, pending=_Pending(source, new, triage, alert, print_, owner))
-        self.tickets[source.org_id, print_] = ref
+        self.tickets[source.id, print_] = ref
         self.pending.append(ref)
         return ref
 
@@ -580,7 +583,7 @@ class _Batch:
             winner = self.session.scalar(
                 select(Ticket.id)
                 .where(
-                    Ticket.org_id == pending.source.org_id,
+                    Ticket.integration_id == pending.source.id,
                     Ticket.fingerprint == pending.fingerprint,
                     Ticket.is_open,
                 )
@@ -601,6 +604,7 @@ class _Batch:
         extra = [
             {
                 "fingerprint": p.fingerprint,
+                "integration_id": p.source.id,
                 "alert_count": 1 + ref.new_alerts,
                 "last_alert_at": self.now,
             }

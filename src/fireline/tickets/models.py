@@ -27,10 +27,12 @@ class Ticket(Base):
             sqlite_where=text("is_open = 1"),
             postgresql_where=text("is_open"),
         ),
-        # One open ticket per alert fingerprint, also under concurrent first triggers.
+        # One open ticket per alert fingerprint of an integration, also under concurrent
+        # first triggers. Per integration, as PagerDuty keeps a dedup_key per routing key:
+        # two teams' integrations sending the same key never share a ticket.
         Index(
             "uq_tickets_open_fingerprint",
-            "org_id",
+            "integration_id",
             "fingerprint",
             unique=True,
             # SQLite uses a partial index only for queries naming its own terms.
@@ -67,6 +69,8 @@ class Ticket(Base):
     resolved_at: Mapped[datetime | None]
     paused_at: Mapped[datetime | None]
     fingerprint: Mapped[str | None] = mapped_column(String(300))
+    # The integration whose alert opened it (intake's tickets only).
+    integration_id: Mapped[int | None] = mapped_column(ForeignKey("integrations.id"))
     alert_count: Mapped[int] = mapped_column(default=0, server_default="0")
     last_alert_at: Mapped[datetime | None]
 
