@@ -622,3 +622,61 @@ def test_one_dedup_key_from_two_integrations_makes_two_tickets_as_pagerduty_keep
     with db.transaction() as session:
         opened = session.scalars(select(Ticket).order_by(Ticket.id)).all()
     assert [(t.is_open, t.alert_count) for t in opened] == [(True, 2), (False, 1)]
+
+
+CASEFLOW_CONTACTS = ("mark", "alan-ning", "nick-heiner", "raven", "sandra")
+
+
+def impact_pages(db: Database, ticket_id: int) -> list[tuple[str, str]]:
+    with db.transaction() as session:
+        rows = session.execute(
+            select(OutboxMessage.idempotency_key, OutboxMessage.status)
+            .where(OutboxMessage.ticket_id == ticket_id)
+            .order_by(OutboxMessage.id)
+        ).all()
+    return [(key, status) for key, status in rows if key.startswith("impact.")]
+
+
+def test_an_upstream_alert_pages_nobody_not_even_its_impact_contacts(
+    api: TestClient, world: World, db: Database, clock: ManualClock
+) -> None:
+    with db.transaction() as session:
+        for handle in CASEFLOW_CONTACTS:
+            add_user(session, clock, world.org_id, handle, handle, Role.responder)
+    key = integration(api, "caseflow", "alertmanager")
+    alert = am_alert("firing", "up1", impact="data-corruption", upstream="GitHub")
+    outcome = api.post(
+        "/api/v1/alerts/alertmanager", json=am_payload("firing", alert), headers=bearer(key)
+    ).json()
+    ticket_id = outcome["alerts"][0]["ticket_id"]
+    assert impact_pages(db, ticket_id) == []
+    timeline = api.get(f"/api/v1/tickets/{ticket_id}/timeline").json()
+    assert "alert.impact_paged" not in [e["kind"] for e in timeline]
+
+
+@pytest.mark.parametrize("how", ["acknowledged at the source", "closed in Fireline"])
+def test_impact_pages_not_yet_sent_stop_when_the_ticket_is_acknowledged_or_resolved(
+    api: TestClient, world: World, db: Database, clock: ManualClock, how: str
+) -> None:
+    with db.transaction() as session:
+        for handle in CASEFLOW_CONTACTS:
+            add_user(session, clock, world.org_id, handle, handle, Role.responder)
+    # Product support is reached only after ten minutes (its one contact method's delay).
+    later = {"name": "later", "kind": "inbox", "target": "sandra", "delay_minutes": 10}
+    assert api.post("/api/v1/people/sandra/contact-methods", json=later).status_code == 201
+    key = integration(api, "caseflow", "generic")
+    alert = {"title": "Rows lost", "dedup_key": "dc", "labels": {"impact": "data-corruption"}}
+    opened = api.post("/api/v1/alerts/generic", json=alert, headers=bearer(key)).json()
+    ticket_id = opened["alerts"][0]["ticket_id"]
+    before = impact_pages(db, ticket_id)
+    assert len(before) == 4 and {status for _, status in before} == {"pending"}
+    clock.advance(timedelta(minutes=1))
+    if how == "acknowledged at the source":
+        ack = {**alert, "action": "acknowledge"}
+        assert api.post("/api/v1/alerts/generic", json=ack, headers=bearer(key)).status_code == 202
+    else:
+        moved = api.post(f"/api/v1/tickets/{ticket_id}/transitions", json={"to": "closed"})
+        assert moved.status_code == 200, moved.text
+    after = dict(impact_pages(db, ticket_id))
+    # Those due at once are the outbox's to send; only the later one is called off.
+    assert sorted(after.values()) == ["cancelled"] + ["pending"] * 3

@@ -27,6 +27,7 @@ from fireline.escalation.schemas import (
     TargetSpec,
 )
 from fireline.notify.models import OutboxMessage
+from fireline.notify.outbox import impact_key_prefix
 from fireline.oncall.models import ScheduleRow
 from fireline.oncall.rotation import OnCall
 from fireline.oncall.service import on_call
@@ -358,6 +359,7 @@ def acknowledge(session: Session, actor: Actor, now: datetime, ticket_id: int) -
     escalation.acknowledged_at, escalation.acknowledged_by_id = now, actor.user_id
     escalation.updated_at = now
     _cancel_pending(session, escalation.id, now)
+    cancel_impact_pages(session, ticket_id, now)
     record(
         session,
         actor,
@@ -367,6 +369,22 @@ def acknowledge(session: Session, actor: Actor, now: datetime, ticket_id: int) -
         ticket_id=ticket_id,
     )
     return _view(session, escalation)
+
+
+def cancel_impact_pages(session: Session, ticket_id: int, now: datetime) -> None:
+    """A ticket's impact pages not yet delivered are not sent once it is acknowledged or
+    closed (a contact's later notification rules), with or without an escalation."""
+    session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.ticket_id == ticket_id,
+            OutboxMessage.escalation_id.is_(None),
+            OutboxMessage.idempotency_key.startswith(impact_key_prefix(ticket_id)),
+            OutboxMessage.status == "pending",
+            OutboxMessage.deliver_after > now,
+        )
+        .values(status="cancelled")
+    )
 
 
 def _cancel_pending(session: Session, escalation_id: int, now: datetime) -> None:
@@ -390,6 +408,7 @@ def stop(
     why: str = "resolved; escalation stopped",
 ) -> None:
     """The ticket closed (or needs nobody paged): everything stops."""
+    cancel_impact_pages(session, ticket_id, now)
     escalation = _escalation(session, actor.org_id, ticket_id)
     if escalation is None or escalation.state == "resolved":
         return

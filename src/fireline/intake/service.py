@@ -22,7 +22,7 @@ from fireline.clock.now import Clock
 from fireline.errors import Conflict, Invalid, NotFound
 from fireline.escalation import plan
 from fireline.escalation.models import Escalation
-from fireline.escalation.service import resolve_targets
+from fireline.escalation.service import cancel_impact_pages, resolve_targets
 from fireline.incidents.service import declare_for_ticket
 from fireline.incidents.workflow import TransitionRefused
 from fireline.intake.alert import Action, IncomingAlert
@@ -38,7 +38,7 @@ from fireline.intake.schemas import (
     SilenceView,
 )
 from fireline.intake.wire import pickled_as_values
-from fireline.notify.outbox import Page, enqueue
+from fireline.notify.outbox import Page, enqueue, impact_key_prefix
 from fireline.orgs.models import Team
 from fireline.orgs.service import PolicyInForce, team_and_policy, team_by_slug
 from fireline.store.bulk import copy_rows
@@ -638,11 +638,19 @@ class _Batch:
         )
         for ref, pending, item in zip(refs, pendings, opened, strict=True):
             ref.id, ref.pending, ref.new_alerts = item.row["id"], None, 0
-            _page_impact_contacts(
-                self.session, actor, self.now, item.judged, pending.alert, ref.id, item.row["title"]
-            )
-            if UPSTREAM in pending.alert.labels:
-                # The source says an upstream service failed: recorded, nobody paged.
+            if UPSTREAM not in pending.alert.labels:
+                _page_impact_contacts(
+                    self.session,
+                    actor,
+                    self.now,
+                    item.judged,
+                    pending.alert,
+                    ref.id,
+                    item.row["title"],
+                )
+            else:
+                # The source says an upstream service failed: recorded, nobody paged, not
+                # even its impact contacts.
                 ticket = self.session.get(Ticket, ref.id)
                 assert ticket is not None
                 upstream = pending.alert.labels[UPSTREAM] or pending.alert.service or "upstream"
@@ -780,7 +788,7 @@ def _page_impact_contacts(
             Page(
                 org_id=actor.org_id,
                 user_id=person.user_id,
-                key=f"impact.t{ticket_id}.{category.name}.u{person.user_id}",
+                key=f"{impact_key_prefix(ticket_id)}{category.name}.u{person.user_id}",
                 subject=subject,
                 body=f"{subject}\nservice: {alert.service or '-'}\n"
                 f"You are paged because you are a {person.why}.",
@@ -808,6 +816,7 @@ def _acknowledge(session: Session, actor: Actor, now: datetime, ticket: Ticket) 
         select(Escalation.id).where(Escalation.ticket_id == ticket.id, Escalation.state == "active")
     )
     if active is None:
+        cancel_impact_pages(session, ticket.id, now)
         ticket.responded_at = ticket.responded_at or now
         record(
             session,

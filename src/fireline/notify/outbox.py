@@ -58,6 +58,12 @@ def reach_many(session: Session, user_ids: Iterable[int]) -> dict[int, list[Reac
     return {user_id: found.get(user_id) or [(None, INBOX, str(user_id), 0)] for user_id in wanted}
 
 
+def impact_key_prefix(ticket_id: int) -> str:
+    """The start of every impact page's key for a ticket: paged at once beside its
+    escalation (Caseflow's data corruption), and stopped with it."""
+    return f"impact.t{ticket_id}."
+
+
 def enqueue(session: Session, now: datetime, page: Page) -> int:
     """Write the page's outbox rows in the caller's transaction; return how many are new
     (-1 where the driver cannot count an executemany: psycopg)."""
