@@ -680,3 +680,39 @@ def test_impact_pages_not_yet_sent_stop_when_the_ticket_is_acknowledged_or_resol
     after = dict(impact_pages(db, ticket_id))
     # Those due at once are the outbox's to send; only the later one is called off.
     assert sorted(after.values()) == ["cancelled"] + ["pending"] * 3
+
+
+@pytest.mark.parametrize(
+    ("impact", "paged_at_once", "priority"),
+    [
+        # "Potentially corrupting data or causing a major user work stoppage: Ping the
+        # following people immediately" (the tech lead of Reader, mark, and the four).
+        ("data-corruption", 5, "data-corruption-or-major-stoppage"),
+        ("major-work-stoppage", 5, "data-corruption-or-major-stoppage"),
+        # "You're not totally sure: Ping the tech lead for the team responsible."
+        ("not-sure", 1, "not-sure"),
+        # "Obviously annoying to end users": batched up and told later, nobody paged now.
+        ("annoying", 0, "annoying-to-users"),
+        ("annoying-to-users", 0, "annoying-to-users"),
+    ],
+)
+def test_caseflow_impacts_page_whom_the_seed_says_when_it_says(
+    api: TestClient,
+    world: World,
+    db: Database,
+    clock: ManualClock,
+    impact: str,
+    paged_at_once: int,
+    priority: str,
+) -> None:
+    with db.transaction() as session:
+        for handle in CASEFLOW_CONTACTS:
+            add_user(session, clock, world.org_id, handle, handle, Role.responder)
+    key = integration(api, "caseflow", "alertmanager")
+    alert = am_alert("firing", f"i-{impact}", impact=impact)
+    outcome = api.post(
+        "/api/v1/alerts/alertmanager", json=am_payload("firing", alert), headers=bearer(key)
+    ).json()
+    ticket_id = outcome["alerts"][0]["ticket_id"]
+    assert len(impact_pages(db, ticket_id)) == paged_at_once
+    assert api.get(f"/api/v1/tickets/{ticket_id}").json()["priority"] == priority

@@ -373,3 +373,18 @@ def test_an_unknown_preset_lists_the_known_ones() -> None:
     assert "hale" in str(raised.value)
     for known in preset_names():
         assert known in str(raised.value)
+
+
+def test_an_impact_label_naming_two_categories_is_reported_where_it_is_given() -> None:
+    text = TINY + (
+        "impact_categories:\n"
+        "  - {name: data-loss, contacts: [ana]}\n"
+        "  - {name: outage, contacts: [bo], labels: [down, data-loss]}\n"
+    )
+    problem = only_problem(text)
+    assert_problem(
+        problem,
+        42,
+        "impact_categories[1].labels[1]",
+        "impact 'data-loss' names two categories: data-loss, outage",
+    )

@@ -773,10 +773,9 @@ def _page_impact_contacts(
     """An impact category named by the alert's `impact` label pages its contacts at once
     (Caseflow: data corruption → tech lead, DevOps lead, project lead, product support)."""
     policy = judged.policy
-    category = next(
-        (c for c in policy.impact_categories if c.name == alert.labels.get("impact")), None
-    )
-    if category is None:
+    impact = alert.labels.get("impact")
+    category = next((c for c in policy.impact_categories if c.named_by(impact)), None)
+    if category is None or not category.page_at_once:
         return
     target = plan.Target(plan.TargetKind.group, category.name)
     found = resolve_targets(session, actor.org_id, (target,), policy, alert.service, now)

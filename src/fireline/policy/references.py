@@ -217,6 +217,13 @@ def _problems(policy: Policy) -> Iterator[Problem]:
     categories = [category.name for category in policy.impact_categories]
     yield from _duplicates(categories, ("impact_categories",), "impact category")
     for index, category in enumerate(policy.impact_categories):
+        for label_index, label in enumerate(category.labels):
+            named = [c.name for c in policy.impact_categories if c.named_by(label)]
+            if len(named) > 1:
+                yield (
+                    ("impact_categories", index, "labels", label_index),
+                    f"impact {label!r} names two categories: {', '.join(named)}",
+                )
         for contact_index, contact in enumerate(category.contacts):
             if contact != TECH_LEAD and contact not in people:
                 yield (

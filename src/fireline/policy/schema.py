@@ -318,6 +318,19 @@ class ImpactCategory(Strict):
     )
     all_at_once: bool = True
     level: str | None = None
+    labels: list[Name] = Field(
+        default_factory=list,
+        description="other values of an alert's `impact` label that name this category",
+    )
+    page_at_once: bool = Field(
+        default=True,
+        description="page the contacts as soon as an alert names the category; false for a "
+        "category dealt with later (Caseflow's annoying errors, told in a batch)",
+    )
+
+    def named_by(self, impact: str | None) -> bool:
+        """Whether an alert's `impact` label names this category."""
+        return impact is not None and (impact == self.name or impact in self.labels)
 
 
 class PageLimits(Strict):
