@@ -210,11 +210,13 @@ def test_an_invalid_event_or_an_unknown_key_raises_and_stores_nothing(
     client = events_client(fireline_url, meltano_key)
     with pytest.raises(pdpyras.PDHTTPError) as refused:
         client.session.trigger("Tap failing", "hub", dedup_key="bad-1", severity="fatal")
-    assert refused.value.response.status_code == 422
+    # As PagerDuty answers an invalid event: 400, its `message` and `errors`.
+    assert refused.value.response.status_code == 400
     assert refused.value.response.headers["content-type"] == "application/problem+json"
     problem = refused.value.response.json()
-    assert problem["type"].endswith("invalid-input")
-    assert "severity" in str(problem)
+    assert problem["type"].endswith("invalid-event") and problem["field"] == "payload.severity"
+    assert problem["message"] == "Event object is invalid"
+    assert len(problem["errors"]) == 1 and "severity" in problem["errors"][0]
     assert len(client.responses) == 1  # not retried
 
     stranger = events_client(fireline_url, "0123456789abcdef0123456789abcdef")

@@ -67,6 +67,22 @@ class MalformedJSON(FirelineError):
     title = "Malformed JSON"
 
 
+class InvalidEvent(FirelineError):
+    """PagerDuty's answer to an event that breaks its schema: 400, with PagerDuty's
+    `message` and `errors` beside the problem's own members, so that a PagerDuty client
+    reads it as the bad request it is (not to be retried)."""
+
+    title = "Invalid event"
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(
+            f"{field}: {detail}",
+            field=field,
+            message="Event object is invalid",
+            errors=[f"{field}: {detail}"],
+        )
+
+
 class Unavailable(FirelineError):
     status = 503
     title = "Storage unavailable"
@@ -258,7 +274,17 @@ def take_spooled(db: Database, clock: Clock) -> Callable[[Spooled], None]:
 PAGERDUTY_DOCUMENTED: dict[str, Any] = {
     "status_code": status.HTTP_202_ACCEPTED,
     "response_model": PagerDutyAccepted,
-    "responses": refusals(400, 404, 413, 422, 503, described=INTAKE_REFUSALS),
+    "responses": refusals(
+        400,
+        404,
+        413,
+        503,
+        described={
+            **INTAKE_REFUSALS,
+            400: "Malformed JSON, or an event that breaks PagerDuty's schema: PagerDuty's "
+            "`message` and `errors`, and `field` naming the first wrong field",
+        },
+    ),
     "openapi_extra": {"requestBody": pagerduty_body()},
 }
 
@@ -268,9 +294,13 @@ PAGERDUTY_DOCUMENTED: dict[str, Any] = {
 async def pagerduty_event(request: Request) -> JSONResponse:
     """PagerDuty Events API v2: point a PagerDuty client's base URL at
     `http://<fireline>/api/v1/alerts/pagerduty` (or at Fireline itself) and use the
-    integration key as routing key. Answers as PagerDuty does."""
+    integration key as routing key. Answers as PagerDuty does: 202 with the dedup_key, 400
+    for an event that breaks the schema (with PagerDuty's `message` and `errors`)."""
     _, body = await _json_body(request, 512 * 1024)
-    event = _payload(pagerduty.parse, body)
+    try:
+        event = pagerduty.parse(body)
+    except PayloadInvalid as error:
+        raise InvalidEvent(error.field, error.detail) from None
     alert = event.alert
     if alert.key is None:
         alert = replace(alert, key=uuid.uuid4().hex)  # PagerDuty makes one up, so do we
