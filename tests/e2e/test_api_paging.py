@@ -155,3 +155,54 @@ def test_engine_health_fails_until_an_engine_completes_a_cycle(
     assert stalled.status_code == 503 and stalled.headers["content-type"] == PROBLEM
     assert healthy.status_code == 200
     assert stale.status_code == 503 and "last engine cycle" in stale.json()["detail"]
+
+
+def meltano_ticket_being_escalated(api: TestClient) -> int:
+    policy = api.post(
+        "/api/v1/escalation-policies",
+        json={
+            "slug": "meltano",
+            "name": "Meltano",
+            "teams": ["meltano"],
+            "steps": [{"targets": [{"kind": "person", "name": "ada"}], "delay_minutes": 5}],
+        },
+    )
+    assert policy.status_code == 201, policy.text
+    ticket = api.post(
+        "/api/v1/tickets", json={"team": "meltano", "title": "Tap failing", "priority": "highest"}
+    )
+    assert ticket.status_code == 201, ticket.text
+    ticket_id: int = ticket.json()["id"]
+    assert api.get(f"/api/v1/tickets/{ticket_id}/escalation").json()["state"] == "active"
+    return ticket_id
+
+
+def test_meltanos_eyes_stop_the_paging_as_an_acknowledgement_does(api: TestClient) -> None:
+    # "put the 👀 reaction on the thread when you are aware": the acknowledged state.
+    ticket_id = meltano_ticket_being_escalated(api)
+    moved = api.post(f"/api/v1/tickets/{ticket_id}/transitions", json={"to": "acknowledged"})
+    assert moved.status_code == 200, moved.text
+    escalation = api.get(f"/api/v1/tickets/{ticket_id}/escalation").json()
+    assert (escalation["state"], escalation["acknowledged_by"]) == ("acknowledged", "admin")
+    # Back to open and 👀 again: nothing is paging, so nothing to acknowledge twice.
+    assert api.post(f"/api/v1/tickets/{ticket_id}/transitions", json={"to": "open"}).is_success
+    again = api.post(f"/api/v1/tickets/{ticket_id}/transitions", json={"to": "acknowledged"})
+    assert again.status_code == 200, again.text
+
+
+def test_an_acknowledged_meltano_ticket_shows_the_eyes(api: TestClient) -> None:
+    ticket_id = meltano_ticket_being_escalated(api)
+    assert api.post(f"/api/v1/tickets/{ticket_id}/acknowledge").status_code == 200
+    assert api.get(f"/api/v1/tickets/{ticket_id}").json()["status"] == "acknowledged"
+
+
+def test_a_workflow_without_an_acknowledging_state_keeps_its_status_on_acknowledgement(
+    api: TestClient,
+) -> None:
+    setup_paging(api)
+    ticket = api.post(
+        "/api/v1/tickets",
+        json={"team": "hail", "title": "CI merges nothing", "signals": {"ci_failure_ratio": 1}},
+    ).json()
+    assert api.post(f"/api/v1/tickets/{ticket['id']}/acknowledge").status_code == 200
+    assert api.get(f"/api/v1/tickets/{ticket['id']}").json()["status"] == ticket["status"]

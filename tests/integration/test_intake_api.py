@@ -716,3 +716,13 @@ def test_caseflow_impacts_page_whom_the_seed_says_when_it_says(
     ticket_id = outcome["alerts"][0]["ticket_id"]
     assert len(impact_pages(db, ticket_id)) == paged_at_once
     assert api.get(f"/api/v1/tickets/{ticket_id}").json()["priority"] == priority
+
+
+def test_a_meltano_alert_acknowledged_at_the_source_shows_the_eyes(api: TestClient) -> None:
+    key = integration(api, "meltano", "generic")
+    alert = {"title": "Tap failing", "service": "hub", "dedup_key": "tap"}
+    opened = api.post("/api/v1/alerts/generic", json=alert, headers=bearer(key)).json()
+    ack = {**alert, "action": "acknowledge"}
+    assert api.post("/api/v1/alerts/generic", json=ack, headers=bearer(key)).status_code == 202
+    ticket = api.get(f"/api/v1/tickets/{opened['alerts'][0]['ticket_id']}").json()
+    assert ticket["status"] == "acknowledged"

@@ -371,6 +371,16 @@ def acknowledge(session: Session, actor: Actor, now: datetime, ticket_id: int) -
     return _view(session, escalation)
 
 
+def acknowledge_if_active(session: Session, actor: Actor, now: datetime, ticket_id: int) -> None:
+    """`acknowledge`, when the ticket is being escalated: a workflow move that means
+    someone is aware (Meltano's 👀) stops the paging as an acknowledgement does."""
+    escalation = _escalation(session, actor.org_id, ticket_id)
+    if escalation is not None and escalation.state == "active":
+        acknowledge(session, actor, now, ticket_id)
+    else:
+        cancel_impact_pages(session, ticket_id, now)
+
+
 def cancel_impact_pages(session: Session, ticket_id: int, now: datetime) -> None:
     """A ticket's impact pages not yet delivered are not sent once it is acknowledged or
     closed (a contact's later notification rules), with or without an escalation."""

@@ -52,6 +52,7 @@ from fireline.tickets.service import (
     acknowledge_in,
     mark_upstream_in,
     move_in,
+    move_to_acknowledged,
     open_in,
 )
 from fireline.timeline.service import record
@@ -816,6 +817,7 @@ def _acknowledge(session: Session, actor: Actor, now: datetime, ticket: Ticket) 
     )
     if active is None:
         cancel_impact_pages(session, ticket.id, now)
+        move_to_acknowledged(session, actor, now, ticket)
         ticket.responded_at = ticket.responded_at or now
         record(
             session,

@@ -198,6 +198,11 @@ class State(Strict):
     description: str = ""
     open: bool = True
     stops_clock: bool = False
+    acknowledges: bool = Field(
+        default=False,
+        description="a ticket moved into it has its page acknowledged (paging stops), and "
+        "an acknowledged ticket moves into it when it can (Meltano's 👀)",
+    )
 
 
 class Transition(Strict):

@@ -677,6 +677,8 @@ def move_in(
         ticket.paused_at = now
     if ticket.responded_at is None:
         ticket.responded_at = now
+    if target.open and target.acknowledges and not previous.acknowledges:
+        escalation.acknowledge_if_active(session, actor, now, ticket.id)
     if previous.open and not target.open:
         escalation.stop(session, actor, now, ticket.id)
         if UPSTREAM in ticket.labels:  # only an upstream ticket has a notice (labels only grow)
@@ -734,7 +736,21 @@ def acknowledge_in(session: Session, actor: Actor, now: datetime, ticket: Ticket
     if ticket.responded_at is None:
         ticket.responded_at = now
     ticket.updated_at = now
-    return escalation.acknowledge(session, actor, now, ticket.id)
+    acknowledged = escalation.acknowledge(session, actor, now, ticket.id)
+    move_to_acknowledged(session, actor, now, ticket)
+    return acknowledged
+
+
+def move_to_acknowledged(session: Session, actor: Actor, now: datetime, ticket: Ticket) -> None:
+    """An acknowledged ticket moves into its workflow's acknowledging state (Meltano's 👀),
+    when the workflow has one and allows the move from where the ticket is."""
+    flow = _current_policy(session, ticket).policy.workflows.ticket
+    if workflow.state(flow, ticket.status).acknowledges:
+        return
+    allowed = workflow.allowed_next(flow, ticket.status)
+    into = next((s for s in flow.states if s.acknowledges and s.open and s.name in allowed), None)
+    if into is not None:
+        move_in(session, actor, now, ticket, into.name, "acknowledged")
 
 
 UPSTREAM = "upstream"
