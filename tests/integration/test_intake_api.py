@@ -7,7 +7,10 @@ import hashlib
 import hmac
 import json
 import logging
+import threading
+import time
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -726,3 +729,41 @@ def test_a_meltano_alert_acknowledged_at_the_source_shows_the_eyes(api: TestClie
     assert api.post("/api/v1/alerts/generic", json=ack, headers=bearer(key)).status_code == 202
     ticket = api.get(f"/api/v1/tickets/{opened['alerts'][0]['ticket_id']}").json()
     assert ticket["status"] == "acknowledged"
+
+
+def test_a_sentry_hook_the_database_is_too_slow_for_is_spooled_within_sentrys_second(
+    db: Database, clock: ManualClock, world: World, tmp_path: Path
+) -> None:
+    # Sentry gives a hook one second and never retries. Here a repeat waits for its ticket's
+    # row (PostgreSQL) or the write lock (SQLite), which another transaction holds for 3 s.
+    spool = tmp_path / "spool"
+    app = create_app(Settings(spool_dir=str(spool)), db=db, clock=clock)
+    with TestClient(app) as client:
+        client.headers["Authorization"] = f"Bearer {world.tokens['admin']}"
+        key = integration(client, "meltano", "sentry", signing_secret=SENTRY_SECRET)
+        hook = sentry_issue("created")
+        first = sentry_post(client, key, "issue", hook, SENTRY_SECRET)
+        assert first.json()["alerts"][0]["outcome"] == "opened"
+        holding = threading.Event()
+
+        def hold() -> None:
+            with db.transaction() as holder:
+                holder.execute(select(Ticket).with_for_update()).all()
+                holding.set()
+                time.sleep(3)
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        holding.wait(5)
+        slow = sentry_post(client, key, "issue", hook, SENTRY_SECRET)
+        assert slow.status_code == 202 and slow.json()["status"] == "spooled"
+        holder.join(10)
+        # The slow commit went through after all, and the drainer takes the spooled copy in
+        # as one more repeat: nothing is lost, one occurrence is counted twice.
+        deadline = time.monotonic() + 20
+        while list(spool.glob("*.json")) or count(db, AlertRow) < 3:
+            assert time.monotonic() < deadline, (list(spool.glob("*.json")), count(db, AlertRow))
+            time.sleep(0.1)
+    with db.transaction() as session:
+        ticket = session.scalars(select(Ticket)).one()
+    assert ticket.alert_count == 3 and count(db, AlertRow) == 3

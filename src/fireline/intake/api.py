@@ -6,6 +6,7 @@ Retry-After, which Alertmanager and PagerDuty senders honour by retrying.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -225,13 +226,21 @@ async def heartbeat_check_in(request: Request) -> Accepted:
 async def sentry_webhook(request: Request, key: str) -> Accepted:
     """Sentry's integration webhooks. Sentry cannot send our key in a header, so it sits in
     the URL (kept out of the access log); every hook must carry Sentry's signature. Sentry
-    never retries: while the database is down, hooks are spooled to local disk."""
+    never retries: while the database is down, hooks are spooled to local disk. Sentry also
+    gives a hook one second, and unsubscribes an integration after 1,000 timeouts a day: a
+    hook not committed within SENTRY_ANSWER_SECONDS is spooled too, and answered. Should
+    its commit still go through, the spooled copy is taken in once more, as a repeat."""
     raw, body = await _json_body(request)
     headers = {name: request.headers.get(name, "") for name in SENTRY_HEADERS}
     try:
         source = await _source(request, key, "sentry")
         alerts = sentry_alerts(source, headers, raw, body)
-        return await _accept(request, source, alerts)
+        accepting = asyncio.ensure_future(_accept(request, source, alerts))
+        try:
+            return await asyncio.wait_for(asyncio.shield(accepting), SENTRY_ANSWER_SECONDS)
+        except TimeoutError:
+            accepting.add_done_callback(_late_sentry_hook)
+            raise Unavailable("the hook was not committed within Sentry's second") from None
     except Unavailable:
         spool: Spool = request.app.state.spool
         await run_in_threadpool(spool.put, Spooled("sentry", key, headers, raw))
@@ -239,6 +248,14 @@ async def sentry_webhook(request: Request, key: str) -> Accepted:
 
 
 SENTRY_HEADERS = ("sentry-hook-resource", "sentry-hook-signature")
+SENTRY_ANSWER_SECONDS = 0.8
+
+
+def _late_sentry_hook(accepting: asyncio.Future[Accepted]) -> None:
+    """A hook spooled for want of time whose commit then ended: its spooled copy is taken
+    in either way, so a failure here is only told."""
+    if not accepting.cancelled() and accepting.exception() is not None:
+        log.info("a slow Sentry hook failed after it was spooled: %s", accepting.exception())
 
 
 def sentry_alerts(
