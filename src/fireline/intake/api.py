@@ -53,6 +53,10 @@ router = APIRouter(tags=["alert intake"])
 log = logging.getLogger("fireline.intake")
 
 MAX_BODY = 1024 * 1024  # bytes; PagerDuty's own limit is 512 KB per event
+# Alertmanager retries only a 5xx: a group refused 413 is lost, and so are its next
+# notifications, as large or larger, for the whole storm. A group of a few thousand alerts
+# fits (about 1-2 KB each); past that, set `max_alerts` on the webhook receiver.
+ALERTMANAGER_MAX_BODY = 16 * 1024 * 1024
 RETRY_AFTER_SECONDS = 5
 # The escapes of a surrogate or of NUL, rare in a body: one regex scan finds them faster
 # than bytes searches would.
@@ -184,7 +188,7 @@ async def alertmanager_webhook(request: Request) -> Accepted:
     """Prometheus Alertmanager's webhook receiver (payload version 4). Configure a
     `webhook_configs` entry with `http_config.authorization.credentials: <key>`."""
     source = await _source(request, _header_key(request), "alertmanager")
-    _, body = await _json_body(request)
+    _, body = await _json_body(request, ALERTMANAGER_MAX_BODY)
     return await _accept(request, source, _payload(alertmanager.parse, body))
 
 
