@@ -13,13 +13,14 @@ from fireline.intake.alert import Action, IncomingAlert, PayloadInvalid
 from fireline.intake.sources import numbers, validated
 
 SOURCE = "pagerduty"
+TITLE, SERVICE = 300, 200  # what a ticket keeps of them
 
 
 class _Payload(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     summary: str = Field(min_length=1, max_length=1024)
-    source: str = Field(min_length=1, max_length=255)
+    source: str = Field(min_length=1)  # PagerDuty sets no limit: a URL, an ARN
     severity: Literal["critical", "error", "warning", "info"]
     timestamp: datetime | None = None
     component: str | None = None
@@ -88,6 +89,10 @@ def parse(body: Any) -> Event:
     description = (
         "" if details is None else (details if isinstance(details, str) else _pretty(details))
     )
+    summary = payload.summary if payload is not None else ""
+    if len(summary) > TITLE:
+        # PagerDuty takes 1,024 characters, a ticket's title 300: the rest is not lost.
+        description = summary + ("\n\n" + description if description else "")
     links = [link.href for link in event.links] + ([event.client_url] if event.client_url else [])
     links += [image.href or image.src for image in event.images]
     return Event(
@@ -95,9 +100,9 @@ def parse(body: Any) -> Event:
         IncomingAlert(
             source=SOURCE,
             action=action,
-            title=(payload.summary if payload else event.dedup_key or "")[:300],
+            title=(summary or event.dedup_key or "")[:TITLE],
             key=event.dedup_key,
-            service=(payload.component or payload.source) if payload else None,
+            service=(payload.component or payload.source)[:SERVICE] if payload else None,
             description=description,
             severity=payload.severity if payload else None,
             labels=labels,
