@@ -7,9 +7,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from sqlalchemy import func, select
+
+from fireline.auth.models import User
 from fireline.clock.now import ManualClock
 from fireline.incidents.schemas import NewIncident
 from fireline.incidents.service import declare_incident, incident_timeline
+from fireline.notify.models import OutboxMessage
 from fireline.oncall.schemas import LayerSpec, NewSchedule
 from fireline.oncall.service import create_schedule
 from fireline.people.service import deactivate_person
@@ -102,3 +106,35 @@ def test_a_deactivated_person_is_never_chosen_to_lead(
 
     assert lead == "admin"  # ada (11:00 in Berlin) is in working hours, but she has left
     assert "ada" not in why
+
+
+def test_the_chosen_lead_is_paged_at_once_and_a_lead_who_declared_is_not(
+    db: Database, clock: ManualClock, world: World
+) -> None:
+    # 2i2c: "tagging in the incident commander": whoever the policy chose hears of it now,
+    # whatever the ticket's own paging hours.
+    msr(db, clock, world)
+    declare(db, clock, world, datetime(2026, 11, 25, 15, tzinfo=UTC))  # grace leads
+    with db.transaction() as session:
+        pages = session.execute(
+            select(User.handle, OutboxMessage.subject, OutboxMessage.deliver_after)
+            .join(User, User.id == OutboxMessage.user_id)
+            .where(OutboxMessage.idempotency_key.startswith("incident."))
+        ).all()
+    assert [(handle, when) for handle, _, when in pages] == [
+        ("grace", datetime(2026, 11, 25, 15, tzinfo=UTC))
+    ]
+    assert "you are its" in pages[0][1]
+    # Grace declares the next one herself: she is its lead, and not paged for it.
+    clock.set(datetime(2026, 11, 25, 16, tzinfo=UTC))
+    again = declare_incident(
+        db, clock, world.other, NewIncident(team="openverse", title="Again", severity="severity-2")
+    )
+    assert next(h.person for h in again.roles if h.role == again.lead_role) == "grace"
+    with db.transaction() as session:
+        paged = session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.idempotency_key.startswith("incident."))
+        )
+    assert paged == 1

@@ -22,6 +22,7 @@ from fireline.incidents.schemas import (
     RoleHolder,
     RoleSpell,
 )
+from fireline.notify.outbox import Page, enqueue
 from fireline.oncall.service import choose_lead
 from fireline.orgs.models import Team
 from fireline.orgs.service import PolicyInForce, policy_in_force, policy_of_version, team_by_slug
@@ -160,6 +161,39 @@ def _assign(
     )
 
 
+def _page_lead(
+    session: Session, actor: Actor, now: datetime, incident: Incident, role: str, lead: User
+) -> None:
+    """The lead of a new incident is paged at once, unless they declared it: they may be
+    anyone the policy chose (2i2c: whoever is on call and in working hours), and a page that
+    waits for the ticket's own paging hours would leave them untold."""
+    if lead.id == actor.user_id:
+        return
+    subject = f"[{incident.severity}] Incident #{incident.id} {incident.title}: you are its {role}"
+    enqueue(
+        session,
+        now,
+        Page(
+            org_id=incident.org_id,
+            user_id=lead.id,
+            key=f"incident.i{incident.id}.{role}.u{lead.id}",
+            subject=subject[:300],
+            body=f"{subject}\nDeclared by {actor.handle}. {incident.summary}".strip(),
+            ticket_id=None,
+            escalation_id=None,
+        ),
+    )
+    record(
+        session,
+        actor,
+        now,
+        "incident.lead_paged",
+        f"{lead.handle} paged as {role}",
+        incident_id=incident.id,
+        lead=lead.handle,
+    )
+
+
 def declare(session: Session, clock: Clock, actor: Actor, new: NewIncident) -> Incident:
     """Declare inside the caller's transaction (a ticket's escalation shares it)."""
     now = clock.now()
@@ -215,6 +249,7 @@ def declare(session: Session, clock: Clock, actor: Actor, new: NewIncident) -> I
     lead_role = roles.lead_role(kind)
     if commander is not None:
         _assign(session, actor, now, incident, judged, lead_role, commander)
+        _page_lead(session, actor, now, incident, lead_role, commander)
     elif lead_role != kind.declarer_role and (
         found := choose_lead(
             session, actor.org_id, team.id, lead_role, now, judged.policy.incidents.lead_window_days
@@ -234,6 +269,7 @@ def declare(session: Session, clock: Clock, actor: Actor, new: NewIncident) -> I
         if chosen is not None:
             try:
                 _assign(session, actor, now, incident, judged, lead_role, chosen)
+                _page_lead(session, actor, now, incident, lead_role, chosen)
             except Conflict as refused:  # e.g. the chosen one is the declaring steward
                 record(
                     session,
