@@ -28,6 +28,7 @@ from fireline.settings import Settings
 from fireline.store.db import Database
 from fireline.tickets import service as tickets_service
 from fireline.tickets.models import Ticket
+from sentry_hooks import sentry_metric_alert
 
 if TYPE_CHECKING:
     from conftest import World
@@ -786,3 +787,25 @@ def test_an_alertmanager_group_over_a_mebibyte_is_taken_in_whole(
     )
     assert taken.status_code == 202, taken.text[:300]
     assert count(db, Ticket) == 600
+
+
+def test_a_sentry_metric_alert_opens_its_ticket_and_its_resolution_resolves_it(
+    api: TestClient, app_client: TestClient, db: Database
+) -> None:
+    key = integration(api, "meltano", "sentry", signing_secret=SENTRY_SECRET)
+    critical = sentry_post(
+        app_client, key, "metric_alert", sentry_metric_alert("critical"), SENTRY_SECRET
+    )
+    assert critical.status_code == 202, critical.text
+    (opened,) = critical.json()["alerts"]
+    assert opened["outcome"] == "opened"
+    warning = sentry_post(
+        app_client, key, "metric_alert", sentry_metric_alert("warning"), SENTRY_SECRET
+    )
+    assert warning.json()["alerts"][0]["outcome"] == "repeat"
+    resolved = sentry_post(
+        app_client, key, "metric_alert", sentry_metric_alert("resolved"), SENTRY_SECRET
+    )
+    assert resolved.json()["alerts"][0]["outcome"] == "resolved"
+    ticket = api.get(f"/api/v1/tickets/{opened['ticket_id']}").json()
+    assert (ticket["service"], ticket["open"]) == ("bar", False)

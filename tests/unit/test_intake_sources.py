@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from fireline.intake.alert import Action, IncomingAlert, PayloadInvalid
 from fireline.intake.fingerprint import DEFAULT_FIELDS, MAX_KEY, fingerprint
 from fireline.intake.sources import alertmanager, generic, pagerduty, sentry
+from sentry_hooks import sentry_metric_alert
 
 # --------------------------------------------------------------------------------------------
 # Alertmanager (webhook payload version 4, as Alertmanager 0.25 sends it)
@@ -398,7 +399,7 @@ def test_sentry_missing_resource_header_is_refused() -> None:
     assert caught.value.field == "Sentry-Hook-Resource"
 
 
-@pytest.mark.parametrize("resource", ["installation", "metric_alert", "comment", "error"])
+@pytest.mark.parametrize("resource", ["installation", "comment", "error"])
 def test_sentry_other_resources_carry_no_alerts(resource: str) -> None:
     body = {"action": "created", "installation": {"uuid": "x"}, "data": {"installation": {}}}
     assert sentry.parse(resource, body) == []
@@ -1102,3 +1103,30 @@ def test_pagerduty_long_summary_and_source_are_kept_not_refused() -> None:
     assert json.loads(alert.description.split("\n\n", 1)[1])["note"] == "x"
     assert alert.service == body["payload"]["source"][:200]
     assert alert.labels["source"] == body["payload"]["source"]
+
+
+@pytest.mark.parametrize(
+    ("action", "expected", "severity"),
+    [
+        ("critical", Action.trigger, "critical"),
+        ("warning", Action.trigger, "warning"),
+        ("resolved", Action.resolve, None),
+    ],
+)
+def test_sentry_metric_alert_is_an_alert_of_its_incident(
+    action: str, expected: Action, severity: str | None
+) -> None:
+    (alert,) = sentry.parse("metric_alert", sentry_metric_alert(action))
+    assert alert.action is expected and alert.severity == severity
+    assert alert.key == "metric_alert:4"  # one incident, whatever its thresholds crossed
+    assert (alert.title, alert.service) == ("Too many errors", "bar")
+    assert alert.description.startswith("1000 events in the last 10 minutes")
+    assert alert.links == ("https://sentry.io/organizations/baz/alerts/1/",)
+    assert alert.labels["alert_rule"] == "Too many errors"
+    assert alert.occurred_at == datetime(2020, 9, 13, 12, 26, 40, tzinfo=UTC)
+
+
+def test_sentry_metric_alert_of_another_action_is_refused_by_field() -> None:
+    with pytest.raises(PayloadInvalid) as refused:
+        sentry.parse("metric_alert", sentry_metric_alert("exploded"))
+    assert refused.value.field == "action"

@@ -1,6 +1,7 @@
-"""Sentry's integration-platform webhooks: issue alerts (`Sentry-Hook-Resource: event_alert`)
-and issue changes (`issue`: created, resolved, unresolved, …), signed by Sentry with the
-integration's client secret (`Sentry-Hook-Signature`: hex HMAC-SHA256 of the body)."""
+"""Sentry's integration-platform webhooks: issue alerts (`Sentry-Hook-Resource: event_alert`),
+issue changes (`issue`: created, resolved, unresolved, …) and metric alerts (`metric_alert`:
+critical, warning, resolved), signed by Sentry with the integration's client secret
+(`Sentry-Hook-Signature`: hex HMAC-SHA256 of the body)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from fireline.intake.alert import Action, IncomingAlert, PayloadInvalid
 from fireline.intake.sources import validated
 
 SOURCE = "sentry"
-RESOURCES = ("event_alert", "issue")
+RESOURCES = ("event_alert", "issue", "metric_alert")
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -79,6 +80,37 @@ class _IssueData(BaseModel):
     issue: _Issue
 
 
+class _AlertRule(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str = ""
+    projects: list[str] = Field(default_factory=list)
+    aggregate: str = ""
+    query: str = ""
+
+
+class _MetricIncident(BaseModel):
+    """Sentry's incident of a metric alert rule: one from its first threshold crossed to its
+    resolution, whatever warnings and criticals it went through between."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str | int
+    title: str = ""
+    projects: list[str] = Field(default_factory=list)
+    alert_rule: _AlertRule = Field(default_factory=_AlertRule)
+    date_started: datetime | None = None
+
+
+class _MetricAlertData(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    metric_alert: _MetricIncident
+    description_title: str = ""
+    description_text: str = ""
+    web_url: str | None = None
+
+
 class _Hook(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -86,6 +118,7 @@ class _Hook(BaseModel):
     data: dict[str, Any]
 
 
+_METRIC_ACTIONS = ("critical", "warning", "resolved")
 _ISSUE_ACTIONS = {
     "created": Action.trigger,
     "unresolved": Action.trigger,
@@ -102,6 +135,10 @@ def parse(resource: str | None, body: Any) -> list[IncomingAlert]:
     if resource == "issue":
         action = _ISSUE_ACTIONS.get(hook.action)
         return [] if action is None else [_issue(validated(_IssueData, hook.data).issue, action)]
+    if resource == "metric_alert":
+        if hook.action not in _METRIC_ACTIONS:
+            raise PayloadInvalid("action", "a metric alert is critical, warning or resolved")
+        return [_metric_alert(validated(_MetricAlertData, hook.data), hook.action)]
     if resource is None:
         raise PayloadInvalid("Sentry-Hook-Resource", "the header naming the resource is missing")
     return []
@@ -150,4 +187,27 @@ def _issue(issue: _Issue, action: Action) -> IncomingAlert:
         labels={"level": issue.level or "error"},
         links=tuple(link for link in (issue.web_url or issue.permalink,) if link),
         occurred_at=issue.lastSeen,
+    )
+
+
+def _metric_alert(data: _MetricAlertData, action: str) -> IncomingAlert:
+    incident = data.metric_alert
+    rule = incident.alert_rule
+    projects = incident.projects or rule.projects
+    labels = {"level": action, "alert_rule": rule.name} if rule.name else {"level": action}
+    return IncomingAlert(
+        source=SOURCE,
+        action=Action.resolve if action == "resolved" else Action.trigger,
+        title=(rule.name or data.description_title or incident.title or "Sentry metric alert")[
+            :300
+        ],
+        # The incident, not the rule: a rule that fires again after its resolution is a new
+        # incident, and a new ticket.
+        key=f"metric_alert:{incident.id}",
+        service=projects[0] if projects else None,
+        description=data.description_text,
+        severity=None if action == "resolved" else action,
+        labels=labels,
+        links=tuple(link for link in (data.web_url,) if link),
+        occurred_at=incident.date_started,
     )
