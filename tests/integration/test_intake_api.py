@@ -424,6 +424,7 @@ def test_a_storm_of_one_service_collapses_into_one_ticket_after_the_threshold(
         headers=bearer(key),
     ).json()["alerts"][0]
     assert (later["outcome"], later["ticket_id"]) == ("grouped", kinds[1][1])
+    assert api.get(f"/api/v1/tickets/{kinds[1][1]}").json()["alert_count"] == 5  # counted too
     clock.advance(timedelta(seconds=61))
     calm = api.post(
         "/api/v1/alerts/alertmanager",
@@ -809,3 +810,35 @@ def test_a_sentry_metric_alert_opens_its_ticket_and_its_resolution_resolves_it(
     assert resolved.json()["alerts"][0]["outcome"] == "resolved"
     ticket = api.get(f"/api/v1/tickets/{opened['ticket_id']}").json()
     assert (ticket["service"], ticket["open"]) == ("bar", False)
+
+
+def test_one_request_that_opens_resolves_and_repeats_counts_every_alert_on_open_tickets(
+    api: TestClient, world: World, db: Database, clock: ManualClock
+) -> None:
+    from fireline.orgs.service import create_team, store_policy
+    from fireline.policy.load import preset_text
+
+    # Meltano resolves a ticket when its alert resolves; a storm is two alerts of a service.
+    text = preset_text("meltano").rstrip() + "\n  grouping: {alerts: 2, seconds: 60}\n"
+    with db.transaction() as session:
+        team = create_team(session, clock, world.org_id, "storm", "Storm")
+        store_policy(session, clock, team, text, "storm.yaml", None)
+    key = integration(api, "storm", "generic")
+    a = {"title": "Tap a failing", "service": "hub", "dedup_key": "a"}
+    b = {"title": "Tap b failing", "service": "hub", "dedup_key": "b"}
+
+    def send(*alerts: dict[str, str]) -> list[tuple[str, int | None]]:
+        answer = api.post("/api/v1/alerts/generic", json=list(alerts), headers=bearer(key))
+        assert answer.status_code == 202, answer.text
+        return [(x["outcome"], x["ticket_id"]) for x in answer.json()["alerts"]]
+
+    # a opens and closes; b, the storm's second alert, must not join a's closed ticket.
+    (opened, resolved, second) = send(a, {**a, "action": "resolve"}, b)
+    assert (opened[0], resolved[0], second[0]) == ("opened", "resolved", "opened")
+    assert second[1] != opened[1]
+    # A repeat and a resolve of b in one request: the repeat is still counted.
+    send({**b, "links": ["https://ci/run/2"]}, {**b, "action": "resolve"})
+    ticket = api.get(f"/api/v1/tickets/{second[1]}").json()
+    assert (ticket["alert_count"], ticket["open"]) == (2, False)
+    comments = [c["body"] for c in ticket["comments"]]
+    assert any("Occurrence 2" in c and "https://ci/run/2" in c for c in comments)

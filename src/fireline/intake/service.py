@@ -389,6 +389,9 @@ class _Batch:
         self.pending: list[_TicketRef] = []
         self.outcomes: list[tuple[Source, IncomingAlert, _Outcome]] = []
         self.storms: dict[tuple[int, str], _Storm] = {}
+        # Every ticket this batch counted alerts for, by the identity of its reference (one
+        # ticket may have two: its fingerprint's, and a storm's).
+        self.counted: dict[int, _TicketRef] = {}
 
     def _judge(self, source: Source) -> tuple[Team, PolicyInForce]:
         return self.recall.get(
@@ -430,8 +433,7 @@ class _Batch:
         ticket = self.tickets[source.id, print_]
         if alert.action is Action.trigger:
             if ticket is not None:
-                ticket.new_alerts += 1
-                ticket.latest_link = alert.links[0] if alert.links else ticket.latest_link
+                self._count(ticket, alert)
                 outcome = "silenced" if silence is not None else "repeat"
             elif silence is not None:
                 outcome = "silenced"
@@ -451,11 +453,23 @@ class _Batch:
                 outcome = _resolve(self.session, source.actor, self.now, locked, judged, alert)
                 if not locked.is_open:
                     self.tickets[source.id, print_] = None
+                    for storm in self.storms.values():  # a storm joins no closed ticket
+                        if storm.ticket is not None and storm.ticket.id == locked.id:
+                            storm.ticket = None
         result = _Outcome(
             print_, alert.action.value, outcome, ticket, silence.id if silence else None
         )
         self.outcomes.append((source, alert, result))
         return result
+
+    def _count(self, ref: _TicketRef, alert: IncomingAlert | None = None) -> None:
+        """One more alert for `ref`'s ticket: counted, and commented on, at the batch's end
+        (`_record_repeats`), even if the batch closes the ticket meanwhile; a ticket the
+        batch opens counts it as it is inserted."""
+        ref.new_alerts += 1
+        if alert is not None and alert.links:
+            ref.latest_link = alert.links[0]
+        self.counted[id(ref)] = ref
 
     def _new_or_grouped(
         self,
@@ -474,8 +488,7 @@ class _Batch:
         storm = self._storm(team, alert.service, grouping.seconds)
         storm.alerts += 1
         if storm.alerts >= grouping.alerts and storm.ticket is not None:
-            storm.ticket.new_alerts += 1
-            storm.ticket.latest_link = alert.links[0] if alert.links else storm.ticket.latest_link
+            self._count(storm.ticket, alert)
             return storm.ticket, "grouped"
         storm.ticket = self._pend(source, team, judged, alert, print_)
         return storm.ticket, "opened"
@@ -593,7 +606,7 @@ class _Batch:
             if winner is None:
                 raise
             ref.id, ref.pending = winner, None
-            ref.new_alerts += 1
+            self._count(ref)
             for _, _, outcome in self.outcomes:
                 if outcome.ticket is ref and outcome.outcome == "opened":
                     outcome.outcome = "repeat"
@@ -687,7 +700,13 @@ class _Batch:
     def _record_repeats(self) -> None:
         """Caseflow: when a ticket exists, comment on it with a link to the latest
         occurrence. Repeats of one ticket in a batch make one update and one comment."""
-        repeated = [ref for ref in self.tickets.values() if ref is not None and ref.new_alerts > 0]
+        by_ticket: dict[int, _TicketRef] = {}
+        for ref in self.counted.values():
+            if ref.id is not None and ref.new_alerts > 0:
+                kept = by_ticket.setdefault(ref.id, _TicketRef(ref.id))
+                kept.new_alerts += ref.new_alerts
+                kept.latest_link = ref.latest_link or kept.latest_link
+        repeated = list(by_ticket.values())
         if not repeated:
             return
         # One UPDATE per distinct increment (nearly always one), each returning the new
