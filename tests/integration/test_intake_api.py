@@ -396,16 +396,21 @@ def test_the_key_is_shown_once_and_stored_only_as_a_hash(
     assert stored == hashlib.sha256(key.encode()).hexdigest() and key not in str(stored)
 
 
-def test_a_storm_of_one_service_collapses_into_one_ticket_after_the_threshold(
-    api: TestClient, world: World, db: Database, clock: ManualClock
-) -> None:
+def storm_team(db: Database, clock: ManualClock, world: World, preset: str, alerts: int) -> None:
+    """A team `storm` on `preset`, grouping `alerts` alerts of one service in a minute."""
     from fireline.orgs.service import create_team, store_policy
     from fireline.policy.load import preset_text
 
-    text = preset_text("caseflow").rstrip() + "\n  grouping: {alerts: 3, seconds: 60}\n"
+    grouping = f"\n  grouping: {{alerts: {alerts}, seconds: 60}}\n"
     with db.transaction() as session:
         team = create_team(session, clock, world.org_id, "storm", "Storm")
-        store_policy(session, clock, team, text, "storm.yaml", None)
+        store_policy(session, clock, team, preset_text(preset).rstrip() + grouping, "storm.yaml", None)
+
+
+def test_a_storm_of_one_service_collapses_into_one_ticket_after_the_threshold(
+    api: TestClient, world: World, db: Database, clock: ManualClock
+) -> None:
+    storm_team(db, clock, world, "caseflow", alerts=3)
     key = integration(api, "storm", "alertmanager")
     burst = am_payload(
         "firing",
@@ -815,14 +820,8 @@ def test_a_sentry_metric_alert_opens_its_ticket_and_its_resolution_resolves_it(
 def test_one_request_that_opens_resolves_and_repeats_counts_every_alert_on_open_tickets(
     api: TestClient, world: World, db: Database, clock: ManualClock
 ) -> None:
-    from fireline.orgs.service import create_team, store_policy
-    from fireline.policy.load import preset_text
-
     # Meltano resolves a ticket when its alert resolves; a storm is two alerts of a service.
-    text = preset_text("meltano").rstrip() + "\n  grouping: {alerts: 2, seconds: 60}\n"
-    with db.transaction() as session:
-        team = create_team(session, clock, world.org_id, "storm", "Storm")
-        store_policy(session, clock, team, text, "storm.yaml", None)
+    storm_team(db, clock, world, "meltano", alerts=2)
     key = integration(api, "storm", "generic")
     a = {"title": "Tap a failing", "service": "hub", "dedup_key": "a"}
     b = {"title": "Tap b failing", "service": "hub", "dedup_key": "b"}
