@@ -401,10 +401,10 @@ def storm_team(db: Database, clock: ManualClock, world: World, preset: str, aler
     from fireline.orgs.service import create_team, store_policy
     from fireline.policy.load import preset_text
 
-    grouping = f"\n  grouping: {{alerts: {alerts}, seconds: 60}}\n"
+    text = preset_text(preset).rstrip() + f"\n  grouping: {{alerts: {alerts}, seconds: 60}}\n"
     with db.transaction() as session:
         team = create_team(session, clock, world.org_id, "storm", "Storm")
-        store_policy(session, clock, team, preset_text(preset).rstrip() + grouping, "storm.yaml", None)
+        store_policy(session, clock, team, text, "storm.yaml", None)
 
 
 def test_a_storm_of_one_service_collapses_into_one_ticket_after_the_threshold(
