@@ -212,6 +212,10 @@ EVENT_ALERT: dict[str, Any] = {
                 "https://sentry.io/organizations/test-org/issues/1117540176/events/"
                 "e4874d664c3540c1a32eab185f12c5ab/"
             ),
+            "url": (
+                "https://sentry.io/api/0/projects/test-org/front-end/events/"
+                "e4874d664c3540c1a32eab185f12c5ab/"
+            ),
             "datetime": "2019-08-19T21:06:17.677000Z",
             "timestamp": 1566248777.677,
             "tags": [["level", "error"], ["browser", "Chrome 75.0.3770"]],
@@ -319,7 +323,16 @@ def test_sentry_event_alert() -> None:
     }
     assert alert.links == (EVENT_ALERT["data"]["event"]["web_url"],)
     assert alert.occurred_at == datetime(2019, 8, 19, 21, 6, 17, 677000, tzinfo=UTC)
-    assert alert.service == "1"  # no `service` tag: the project
+    # No `service` tag: the project's slug from the event's API URL, as an issue hook for
+    # the same issue names it (`project.slug`), so both reach the same owner.
+    assert alert.service == "front-end" == ISSUE["data"]["issue"]["project"]["slug"]
+
+
+def test_sentry_event_alert_without_its_api_url_names_the_project_by_number() -> None:
+    body = copy.deepcopy(EVENT_ALERT)
+    del body["data"]["event"]["url"]
+    (alert,) = sentry.parse("event_alert", body)
+    assert alert.service == "1"
 
 
 def test_sentry_event_alert_service_tag_wins_and_dict_tags_are_read() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from datetime import datetime
 from typing import Any
 
@@ -61,6 +62,7 @@ class _Event(BaseModel):
     culprit: str | None = None
     level: str | None = None
     web_url: str | None = None
+    url: str | None = None
     project: Any = None
     tags: list[Any] = Field(default_factory=list)
     timestamp: float | str | None = None
@@ -154,6 +156,20 @@ def _tags(event: _Event) -> dict[str, str]:
     return tags
 
 
+# An issue alert names its project by number only; its event's API URL has the slug, as
+# issue hooks (`project.slug`) and metric alerts name it: …/projects/<org>/<project>/events/…
+_PROJECT_IN_URL = re.compile(r"/projects/[^/]+/([^/]+)/events/")
+
+
+def _project_slug(event: _Event) -> str | None:
+    found = _PROJECT_IN_URL.search(event.url or "")
+    return found.group(1) if found else None
+
+
+def _project_id(event: _Event) -> str | None:
+    return str(event.project) if event.project else None
+
+
 def _event_alert(data: _EventData) -> IncomingAlert:
     event = data.event
     tags = _tags(event)
@@ -165,7 +181,7 @@ def _event_alert(data: _EventData) -> IncomingAlert:
         action=Action.trigger,
         title=(event.title or event.message or "Sentry event")[:300],
         key=f"issue:{event.issue_id}" if event.issue_id is not None else None,
-        service=tags.get("service") or (str(event.project) if event.project else None),
+        service=tags.get("service") or _project_slug(event) or _project_id(event),
         description=event.culprit or "",
         severity=event.level,
         labels=labels,
