@@ -41,10 +41,10 @@ class Settings(ClientSettings):
     # other runs its Python) but leave less CPU to paging on a small machine (docs/alerts.md);
     # on SQLite they would only take turns on its single write lock.
     intake_writers: int = Field(default=1, ge=1, le=16)
-    # A writer's statement that has run, or waited for a lock, this long is cancelled
-    # (PostgreSQL) and its batch answered 503 with Retry-After: senders retry rather than
-    # wait on a database that hangs. SQLite gives up on its write lock after 5 s anyway.
-    intake_statement_timeout_seconds: float = Field(default=10.0, gt=0, le=3600)
+    # A writer's statement that has run, or waited for a lock (on SQLite, the write lock),
+    # this long is cancelled and its batch answered 503 with Retry-After: senders retry
+    # rather than wait on a database that hangs.
+    intake_statement_timeout_seconds: float = Field(default=10.0, ge=0.001, le=3600)
     engine_interval: float = 1.0
     engine_lease_seconds: float = 60.0
     engine_batch: int = 200

@@ -14,6 +14,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request, status
@@ -72,19 +74,17 @@ class MalformedJSON(FirelineError):
     title = "Malformed JSON"
 
 
-class InvalidEvent(FirelineError):
+class InvalidEvent(Invalid):
     """PagerDuty's answer to an event that breaks its schema: 400, with PagerDuty's
     `message` and `errors` beside the problem's own members, so that a PagerDuty client
     reads it as the bad request it is (not to be retried)."""
 
+    status = 400
     title = "Invalid event"
 
     def __init__(self, field: str, detail: str) -> None:
         super().__init__(
-            f"{field}: {detail}",
-            field=field,
-            message="Event object is invalid",
-            errors=[f"{field}: {detail}"],
+            field, detail, message="Event object is invalid", errors=[f"{field}: {detail}"]
         )
 
 
@@ -144,11 +144,11 @@ def _header_key(request: Request) -> str:
     return key
 
 
-def _payload(parse: Any, *args: Any) -> Any:
+def _payload(parse: Any, *args: Any, refusal: type[Invalid] = Invalid) -> Any:
     try:
         return parse(*args)
     except PayloadInvalid as error:
-        raise Invalid(error.field, error.detail) from None
+        raise refusal(error.field, error.detail) from None
 
 
 @contextmanager
@@ -232,8 +232,8 @@ async def sentry_webhook(request: Request, key: str) -> Accepted:
     the URL (kept out of the access log); every hook must carry Sentry's signature. Sentry
     never retries: while the database is down, hooks are spooled to local disk. Sentry also
     gives a hook one second, and unsubscribes an integration after 1,000 timeouts a day: a
-    hook not committed within SENTRY_ANSWER_SECONDS is spooled too, and answered. Should
-    its commit still go through, the spooled copy is taken in once more, as a repeat."""
+    hook not committed within SENTRY_ANSWER_SECONDS is spooled too, and answered; its
+    spooled copy is withdrawn if the commit under way goes through."""
     raw, body = await _json_body(request)
     headers = {name: request.headers.get(name, "") for name in SENTRY_HEADERS}
     try:
@@ -243,10 +243,15 @@ async def sentry_webhook(request: Request, key: str) -> Accepted:
         try:
             return await asyncio.wait_for(asyncio.shield(accepting), SENTRY_ANSWER_SECONDS)
         except TimeoutError:
-            accepting.add_done_callback(_late_sentry_hook)
-            raise Unavailable("the hook was not committed within Sentry's second") from None
+            # Spooled now, and held from the drain until the commit under way ends: withdrawn
+            # if it goes through, else drained as any other spooled hook.
+            spool: Spool = request.app.state.spool
+            path = await run_in_threadpool(spool.put, Spooled("sentry", key, headers, raw))
+            spool.hold(path)
+            accepting.add_done_callback(partial(_late_sentry_hook, spool, path))
+            return Accepted(status="spooled", alerts=[])
     except Unavailable:
-        spool: Spool = request.app.state.spool
+        spool = request.app.state.spool
         await run_in_threadpool(spool.put, Spooled("sentry", key, headers, raw))
         return Accepted(status="spooled", alerts=[])
 
@@ -255,11 +260,13 @@ SENTRY_HEADERS = ("sentry-hook-resource", "sentry-hook-signature")
 SENTRY_ANSWER_SECONDS = 0.8
 
 
-def _late_sentry_hook(accepting: asyncio.Future[Accepted]) -> None:
-    """A hook spooled for want of time whose commit then ended: its spooled copy is taken
-    in either way, so a failure here is only told."""
-    if not accepting.cancelled() and accepting.exception() is not None:
+def _late_sentry_hook(spool: Spool, path: Path, accepting: asyncio.Future[Accepted]) -> None:
+    """A hook spooled for want of time whose own commit then ended: its spooled copy is
+    withdrawn if the commit took it in, else left for the drain."""
+    failed = accepting.cancelled() or accepting.exception() is not None
+    if failed and not accepting.cancelled():
         log.info("a slow Sentry hook failed after it was spooled: %s", accepting.exception())
+    spool.release(path, taken_in=not failed)
 
 
 def sentry_alerts(
@@ -318,10 +325,7 @@ async def pagerduty_event(request: Request) -> JSONResponse:
     integration key as routing key. Answers as PagerDuty does: 202 with the dedup_key, 400
     for an event that breaks the schema (with PagerDuty's `message` and `errors`)."""
     _, body = await _json_body(request, 512 * 1024)
-    try:
-        event = pagerduty.parse(body)
-    except PayloadInvalid as error:
-        raise InvalidEvent(error.field, error.detail) from None
+    event = _payload(pagerduty.parse, body, refusal=InvalidEvent)
     alert = event.alert
     if alert.key is None:
         alert = replace(alert, key=uuid.uuid4().hex)  # PagerDuty makes one up, so do we

@@ -127,23 +127,30 @@ def commit_each(
     again: bool = True,
 ) -> list[list[AlertOutcome] | BaseException]:
     """The requests' outcomes, committed in one transaction. A batch that met a dead
-    connection (the database restarted) runs once more on a new one; a database that could
-    not be reached or did not answer in time (`is_outage`: a statement timeout, SQLite's
-    lock held too long) fails every request of the batch at once, which are answered 503
-    and retried by their senders, rather than each waiting out the timeout again alone; any
-    other failure commits each request alone, so one bad request fails alone."""
+    connection (the database restarted) or was rolled back (a deadlock) runs once more; a
+    database that could not be reached or did not answer in time (a statement timeout,
+    SQLite's lock held too long) fails every request of the batch at once, which are
+    answered 503 and retried by their senders, rather than each waiting out the timeout
+    again alone; any other failure commits each request alone, so one bad request fails
+    alone."""
     try:
         return list(accept_many(db, clock, requests, recall))
     except DBAPIError as error:
-        if again and error.connection_invalidated:
+        if again and (error.connection_invalidated or _rolled_back(error)):
             return commit_each(db, clock, requests, recall, again=False)
         failure: Exception = error
     except Exception as error:
         failure = error
-    if len(requests) == 1 or is_outage(failure):
+    if len(requests) == 1 or (is_outage(failure) and not _rolled_back(failure)):
         return [failure] * len(requests)
     log.info("a group of %d requests failed (%s); retrying one by one", len(requests), failure)
     return [commit_each(db, clock, [request], recall, again=False)[0] for request in requests]
+
+
+def _rolled_back(error: BaseException) -> bool:
+    """PostgreSQL rolled the transaction back (SQLSTATE class 40: a deadlock, a
+    serialization failure): worth running again, not an outage."""
+    return str(getattr(getattr(error, "orig", None), "sqlstate", "") or "").startswith("40")
 
 
 def committed_alerts(

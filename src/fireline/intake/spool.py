@@ -34,6 +34,19 @@ class Spooled:
 class Spool:
     def __init__(self, directory: str | Path) -> None:
         self.directory = Path(directory)
+        # Spooled requests whose own commit is still under way (a slow Sentry hook): not
+        # drained meanwhile, and withdrawn if that commit goes through.
+        self._held: set[Path] = set()
+
+    def hold(self, path: Path) -> None:
+        self._held.add(path)
+
+    def release(self, path: Path, taken_in: bool) -> None:
+        """The held request's own commit ended: withdrawn if it took the request in, else
+        left for the drain."""
+        if taken_in:
+            path.unlink(missing_ok=True)
+        self._held.discard(path)
 
     def put(self, item: Spooled) -> Path:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -76,6 +89,8 @@ class Spool:
         Stops at the first failure (the database is still down): the rest wait."""
         done = 0
         for path in self.waiting():
+            if path in self._held:
+                continue
             try:
                 handle(self.read(path))
             except Exception as error:  # the database may still be down: keep it, retry later

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -27,15 +28,19 @@ def _sqlite_pragmas(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
     return set_pragmas
 
 
-def _begin_immediate(connection: Any) -> None:
-    # Take the write lock up front: a deferred transaction that later writes can fail with
-    # "database is locked" at once instead of waiting out busy_timeout. A reading transaction
-    # takes no lock: in WAL mode it reads beside the writer rather than queueing behind it
-    # (under an alert storm the intake's writer holds the lock nearly all the time).
-    if connection.get_execution_options().get(_READING, False):
-        connection.exec_driver_sql("BEGIN")
-    else:
-        _take_write_lock(connection)
+def _begin_immediate(busy_timeout_ms: int) -> Callable[[Any], None]:
+    def begin(connection: Any) -> None:
+        # Take the write lock up front: a deferred transaction that later writes can fail
+        # with "database is locked" at once instead of waiting out busy_timeout. A reading
+        # transaction takes no lock: in WAL mode it reads beside the writer rather than
+        # queueing behind it (in an alert storm the intake's writer holds the lock nearly
+        # all the time).
+        if connection.get_execution_options().get(_READING, False):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            _take_write_lock(connection, busy_timeout_ms)
+
+    return begin
 
 
 _READING = "fireline_reading"
@@ -52,9 +57,9 @@ def lock_pauses(first: float = 0.0002, longest: float = 0.002) -> Iterator[float
         pause = min(pause * 2, longest)
 
 
-def _take_write_lock(connection: Any) -> None:
-    """BEGIN IMMEDIATE, asking again every 2 ms at most until the connection's busy timeout
-    has passed.
+def _take_write_lock(connection: Any, busy_timeout_ms: int) -> None:
+    """BEGIN IMMEDIATE, asking again every 2 ms at most until `busy_timeout_ms` (the
+    connection's busy timeout) has passed.
 
     SQLite's own busy handler sleeps 25, 50, then 100 ms between tries: under an alert
     storm the intake's writer takes the lock again within a millisecond of each commit, so
@@ -62,7 +67,6 @@ def _take_write_lock(connection: Any) -> None:
     waited a second or more (p99 1.0-2.1 s at 1,000 alerts/s; 0.11-0.14 s asking this way).
     """
     raw = connection.connection.driver_connection
-    (busy_timeout_ms,) = raw.execute("PRAGMA busy_timeout").fetchone()
     raw.execute("PRAGMA busy_timeout=0")
     try:
         deadline = time.monotonic() + busy_timeout_ms / 1000
@@ -99,10 +103,12 @@ def make_engine(
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False})
         busy_timeout_ms = (
-            int(statement_timeout_seconds * 1000) if statement_timeout_seconds else BUSY_TIMEOUT_MS
+            math.ceil(statement_timeout_seconds * 1000)
+            if statement_timeout_seconds
+            else BUSY_TIMEOUT_MS
         )
         event.listen(engine, "connect", _sqlite_pragmas(busy_timeout_ms))
-        event.listen(engine, "begin", _begin_immediate)
+        event.listen(engine, "begin", _begin_immediate(busy_timeout_ms))
         return engine
     # An unreachable server fails fast, so intake can answer 503 while senders still wait;
     # a server that vanished without closing (its host lost) is noticed within a minute or
@@ -119,7 +125,7 @@ def make_engine(
         milliseconds = int(idle_in_transaction_seconds * 1000)
         settings.append(f"-c idle_in_transaction_session_timeout={milliseconds}")
     if statement_timeout_seconds:
-        settings.append(f"-c statement_timeout={int(statement_timeout_seconds * 1000)}")
+        settings.append(f"-c statement_timeout={math.ceil(statement_timeout_seconds * 1000)}")
     if settings:
         options["options"] = " ".join(settings)
     return create_engine(

@@ -661,9 +661,16 @@ def move_ticket(
 
 
 def move_in(
-    session: Session, actor: Actor, now: datetime, ticket: Ticket, to: str, note: str = ""
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    ticket: Ticket,
+    to: str,
+    note: str = "",
+    acknowledging: bool = True,
 ) -> None:
-    """Move a locked ticket, in the caller's transaction."""
+    """Move a locked ticket, in the caller's transaction. `acknowledging=False`: the caller
+    has just acknowledged the ticket itself."""
     judged = _current_policy(session, ticket)
     flow = judged.policy.workflows.ticket
     try:
@@ -677,8 +684,6 @@ def move_in(
         ticket.paused_at = now
     if ticket.responded_at is None:
         ticket.responded_at = now
-    if target.open and target.acknowledges and not previous.acknowledges:
-        escalation.acknowledge_if_active(session, actor, now, ticket.id)
     if previous.open and not target.open:
         escalation.stop(session, actor, now, ticket.id)
         if UPSTREAM in ticket.labels:  # only an upstream ticket has a notice (labels only grow)
@@ -692,6 +697,9 @@ def move_in(
             judged.policy.level(ticket.priority),
             judged.calendar,
         )
+    if acknowledging and target.open and target.acknowledges and not previous.acknowledges:
+        # After a reopening's restart: a ticket moved into an acknowledging state pages nobody.
+        escalation.acknowledge_if_active(session, actor, now, ticket.id)
     ticket.is_open = target.open
     ticket.resolved_at = None if target.open else now
     ticket.status = target.name
@@ -750,7 +758,7 @@ def move_to_acknowledged(session: Session, actor: Actor, now: datetime, ticket: 
     allowed = workflow.allowed_next(flow, ticket.status)
     into = next((s for s in flow.states if s.acknowledges and s.open and s.name in allowed), None)
     if into is not None:
-        move_in(session, actor, now, ticket, into.name, "acknowledged")
+        move_in(session, actor, now, ticket, into.name, "acknowledged", acknowledging=False)
 
 
 UPSTREAM = "upstream"
