@@ -3,12 +3,15 @@ work seen in the notification log and the inbox, acknowledgement, and engine hea
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import TYPE_CHECKING
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
 
 from fireline.app import create_app
 from fireline.clock.now import ManualClock
 from fireline.engine.cycle import Engine
+from fireline.escalation.models import Escalation, Timer
 from fireline.notify.channels.registry import Channels
 from fireline.store.db import Database
 
@@ -206,3 +209,96 @@ def test_a_workflow_without_an_acknowledging_state_keeps_its_status_on_acknowled
     ).json()
     assert api.post(f"/api/v1/tickets/{ticket['id']}/acknowledge").status_code == 200
     assert api.get(f"/api/v1/tickets/{ticket['id']}").json()["status"] == ticket["status"]
+
+
+def pending_page_due(db: Database, ticket_id: int) -> datetime:
+    """When the ticket's escalation next pages (its timer still to fire)."""
+    with db.transaction() as session:
+        due = session.scalar(
+            select(Timer.due_at)
+            .join(Escalation, Escalation.id == Timer.escalation_id)
+            .where(
+                Escalation.ticket_id == ticket_id,
+                Timer.done_at.is_(None),
+                Timer.epoch == Escalation.epoch,
+            )
+        )
+    assert due is not None
+    return due
+
+
+SATURDAY_NIGHT = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
+MONDAY_MORNING = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)  # 09:00 in New York, Hail's
+
+
+def hail_spend(api: TestClient, key: str, usd_an_hour: float) -> dict[str, Any]:
+    alert = {"title": "Batch spend", "service": "batch", "dedup_key": "spend"}
+    answer = api.post(
+        "/api/v1/alerts/generic",
+        json={**alert, "signals": {"cost_usd_per_hour": usd_an_hour}},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert answer.status_code == 202, answer.text
+    outcome: dict[str, Any] = answer.json()["alerts"][0]
+    return outcome
+
+
+def hail_key(api: TestClient) -> str:
+    created = api.post(
+        "/api/v1/integrations", json={"team": "hail", "kind": "generic", "name": "spend"}
+    )
+    assert created.status_code == 201, created.text
+    key: str = created.json()["key"]
+    return key
+
+
+def test_spend_that_rises_past_100_an_hour_raises_the_ticket_and_pages_now(
+    api: TestClient, db: Database, clock: ManualClock
+) -> None:
+    # Hail: more than 25 USD/h is P2 (working hours); 100 USD/h or more is P1 (interrupt).
+    setup_paging(api)
+    key = hail_key(api)
+    clock.set(SATURDAY_NIGHT)
+    opened = hail_spend(api, key, 30)
+    ticket_id = opened["ticket_id"]
+    assert api.get(f"/api/v1/tickets/{ticket_id}").json()["priority"] == "P2"
+    assert pending_page_due(db, ticket_id) == MONDAY_MORNING
+    clock.advance(timedelta(minutes=10))
+    assert hail_spend(api, key, 400)["outcome"] == "repeat"
+    ticket = api.get(f"/api/v1/tickets/{ticket_id}").json()
+    assert (ticket["priority"], ticket["priority_source"]) == ("P1", "policy")
+    assert ticket["classification_rule"] == "cost-hourly-critical"
+    assert pending_page_due(db, ticket_id) == SATURDAY_NIGHT + timedelta(minutes=10)
+    # A lower spend later lowers nothing: lowering a priority is a person's mitigation.
+    assert hail_spend(api, key, 30)["outcome"] == "repeat"
+    assert api.get(f"/api/v1/tickets/{ticket_id}").json()["priority"] == "P1"
+
+
+def test_a_mitigated_ticket_stays_where_a_person_put_it(
+    api: TestClient, db: Database, clock: ManualClock
+) -> None:
+    setup_paging(api)
+    key = hail_key(api)
+    ticket_id = hail_spend(api, key, 400)["ticket_id"]
+    mitigated = api.post(
+        f"/api/v1/tickets/{ticket_id}/mitigate", json={"to": "P2", "note": "spend capped"}
+    )
+    assert mitigated.status_code == 200, mitigated.text
+    hail_spend(api, key, 400)
+    assert api.get(f"/api/v1/tickets/{ticket_id}").json()["priority"] == "P2"
+
+
+def test_escalating_by_hand_pages_by_the_new_levels_hours(
+    api: TestClient, db: Database, clock: ManualClock
+) -> None:
+    setup_paging(api)
+    clock.set(SATURDAY_NIGHT)
+    ticket = api.post(
+        "/api/v1/tickets", json={"team": "hail", "title": "Spend", "priority": "P2"}
+    ).json()
+    assert pending_page_due(db, ticket["id"]) == MONDAY_MORNING
+    raised = api.post(
+        f"/api/v1/tickets/{ticket['id']}/escalate", json={"to": "P1", "note": "it is spreading"}
+    )
+    assert raised.status_code == 200, raised.text
+    assert pending_page_due(db, ticket["id"]) == SATURDAY_NIGHT

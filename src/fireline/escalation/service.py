@@ -464,6 +464,40 @@ def restart(
     )
 
 
+def follow_raise(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    ticket_id: int,
+    policy_id: int | None,
+    level: Level,
+    calendar: BusinessCalendar,
+) -> None:
+    """The ticket's priority went up: a page still to come is timed by the new level's
+    paging hours from now (escalating again from step 1, under a new epoch), and a ticket
+    nobody was being paged for starts paging by `policy_id`. An acknowledged or resolved
+    escalation is left as it is: someone is on it."""
+    escalation = _escalation(session, actor.org_id, ticket_id)
+    if escalation is None:
+        if policy_id is not None:
+            start(session, actor, now, ticket_id, policy_id, level, calendar)
+        return
+    if escalation.state != "active":
+        return
+    escalation.epoch, escalation.step, escalation.cycle = escalation.epoch + 1, 0, 0
+    escalation.updated_at = now
+    _cancel_pending(session, escalation.id, now)
+    session.add(_timer(escalation, _first_due(level, calendar, now), now))
+    record(
+        session,
+        actor,
+        now,
+        "escalation.restarted",
+        f"priority raised to {level.name}; escalating from step 1",
+        ticket_id=ticket_id,
+    )
+
+
 def escalation_of(db: Database, actor: Actor, ticket_id: int) -> EscalationView:
     with db.transaction() as session:
         escalation = _escalation(session, actor.org_id, ticket_id)

@@ -54,8 +54,10 @@ from fireline.tickets.service import (
     move_in,
     move_to_acknowledged,
     open_in,
+    raise_priority_in,
 )
 from fireline.timeline.service import record
+from fireline.triage.classify import classify
 from fireline.triage.route import Owner, owner_of
 from fireline.triage.silence import Matcher, MatcherInvalid, Op, Silence, facts_of, silencing
 
@@ -308,6 +310,12 @@ class _TicketRef:
     new_alerts: int = 0
     latest_link: str | None = None
     pending: _Pending | None = None
+    priority: str | None = None  # a stored ticket's, as the batch found it
+    set_by_person: bool = False  # then only a person changes it (a mitigation stands)
+    # A repeat that the policy classifies above that priority: (level, rule, fingerprint),
+    # and the integration it came through.
+    raise_to: tuple[str, str, str] | None = None
+    raised_by: Source | None = None
 
 
 @dataclass
@@ -331,7 +339,7 @@ class _Pending:
 # The statements every batch runs, built once: building a select and its cache key on each
 # call cost SQLAlchemy 250-500 µs, against about 80 µs to execute one built beforehand.
 _OPEN_TICKETS_OF = (
-    select(Ticket.id, Ticket.fingerprint)
+    select(Ticket.id, Ticket.fingerprint, Ticket.priority, Ticket.priority_source)
     .where(
         Ticket.integration_id == bindparam("integration_id"),
         Ticket.fingerprint.in_(bindparam("prints", expanding=True)),
@@ -422,9 +430,11 @@ class _Batch:
                     _OPEN_TICKETS_OF,
                     {"integration_id": source_id, "prints": wanted[start : start + 1000]},
                 )
-                for ticket_id, found_print in found:
+                for ticket_id, found_print, priority, chosen_by in found:
                     assert found_print is not None
-                    self.tickets[source_id, found_print] = _TicketRef(ticket_id)
+                    self.tickets[source_id, found_print] = _TicketRef(
+                        ticket_id, priority=priority, set_by_person=chosen_by == "person"
+                    )
 
     def take(self, source: Source, alert: IncomingAlert, print_: str) -> _Outcome:
         team, judged = self._judge(source)
@@ -435,6 +445,8 @@ class _Batch:
             if ticket is not None:
                 self._count(ticket, alert)
                 outcome = "silenced" if silence is not None else "repeat"
+                if silence is None and (alert.signals or alert.labels):
+                    _note_raise(judged, ticket, alert, print_, source)
             elif silence is not None:
                 outcome = "silenced"
             else:
@@ -678,6 +690,7 @@ class _Batch:
     def finish(self) -> None:
         self._open_pending()
         self._record_repeats()
+        self._raise_priorities()
         rows = [
             {
                 "org_id": source.org_id,
@@ -696,6 +709,24 @@ class _Batch:
         ]
         if rows:
             copy_rows(self.session, AlertRow, rows)
+
+    def _raise_priorities(self) -> None:
+        """Hail: a repeat whose signals now reach a higher level (spend past 100 USD/h)
+        raises its open ticket's priority, and its paging follows at once."""
+        for ref in self.counted.values():
+            if ref.raise_to is None or ref.raised_by is None or ref.id is None:
+                continue
+            ticket = self.session.get(Ticket, ref.id)
+            assert ticket is not None
+            if not ticket.is_open:
+                continue
+            level, rule, print_ = ref.raise_to
+            source = ref.raised_by
+            note = f"alert {print_} repeated, and now meets rule {rule}"
+            _, judged = self._judge(source)
+            raise_priority_in(
+                self.session, source.actor, self.now, ticket, judged, level, note, rule
+            )
 
     def _record_repeats(self) -> None:
         """Caseflow: when a ticket exists, comment on it with a link to the latest
@@ -735,6 +766,23 @@ class _Batch:
                 }
             )
         copy_rows(self.session, Comment, comments)
+
+
+def _note_raise(
+    judged: PolicyInForce, ref: _TicketRef, alert: IncomingAlert, print_: str, source: Source
+) -> None:
+    """Keep, on a stored ticket's reference, the highest level a repeat is classified at,
+    if it is above the ticket's priority (never lower: lowering is a person's mitigation)."""
+    if ref.id is None or ref.set_by_person:
+        return
+    policy = judged.policy
+    verdict = classify(policy, alert.signals, alert.labels)
+    if verdict.level is None or verdict.rule is None:
+        return
+    ranks = {level.name: level.rank for level in policy.levels}
+    current = ref.raise_to[0] if ref.raise_to else ref.priority
+    if current is None or ranks[verdict.level] < ranks.get(current, len(ranks) + 1):
+        ref.raise_to, ref.raised_by = (verdict.level, verdict.rule, print_), source
 
 
 def _unended_silences(session: Session, org_id: int, now: datetime) -> list[Silence]:

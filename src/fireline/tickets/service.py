@@ -589,44 +589,85 @@ def _change_priority(
                 )
             if not note.strip():
                 raise Invalid("note", "say why the priority goes up")
-        ticket.priority = to
-        ticket.priority_source = "person"
-        ticket.classification_rule = None
-        ticket.updated_at = now
         if kind == "mitigate":
-            if policy.mitigation.restart_clock:
-                _set_due_bys(ticket, judged, now)
+            _set_priority(session, actor, now, ticket, judged, to, note, kind)
         else:
-            old_response, old_resolution = ticket.response_due_at, ticket.resolution_due_at
+            raise_priority_in(session, actor, now, ticket, judged, to, note)
+        session.flush()
+        return view_ticket(session, ticket)
+
+
+def raise_priority_in(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    ticket: Ticket,
+    judged: PolicyInForce,
+    to: str,
+    note: str,
+    rule: str | None = None,
+) -> None:
+    """Raise a locked open ticket's priority, in the caller's transaction: its deadlines
+    move closer (never later), and its paging follows the new level at once (Hail: spend
+    past 100 USD/h is P1, and interrupts now). `rule`: the policy's rule that raised it,
+    for a raise by intake; else a person raised it."""
+    _set_priority(session, actor, now, ticket, judged, to, note, "escalate", rule)
+    level = judged.policy.level(to)
+    team = session.get(Team, ticket.team_id)
+    assert team is not None
+    escalation.follow_raise(
+        session, actor, now, ticket.id, team.escalation_policy_id, level, judged.calendar
+    )
+
+
+def _set_priority(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    ticket: Ticket,
+    judged: PolicyInForce,
+    to: str,
+    note: str,
+    kind: str,
+    rule: str | None = None,
+) -> None:
+    current = ticket.priority
+    ticket.priority = to
+    ticket.priority_source = "person" if rule is None else "policy"
+    ticket.classification_rule = rule
+    ticket.updated_at = now
+    if kind == "mitigate":
+        if judged.policy.mitigation.restart_clock:
             _set_due_bys(ticket, judged, now)
-            # Escalating may only bring a deadline closer, never push one out.
-            ticket.response_due_at = _earliest(old_response, ticket.response_due_at)
-            ticket.resolution_due_at = _earliest(old_resolution, ticket.resolution_due_at)
-        session.add(
-            PriorityChange(
-                ticket_id=ticket.id,
-                kind=kind,
-                from_level=current,
-                to_level=to,
-                note=note,
-                actor_id=actor.user_id,
-                at=now,
-            )
-        )
-        verb = "mitigated" if kind == "mitigate" else "escalated"
-        record(
-            session,
-            actor,
-            now,
-            f"ticket.{verb}",
-            f"{verb} from {current} to {to}: {note}",
+    else:
+        old_response, old_resolution = ticket.response_due_at, ticket.resolution_due_at
+        _set_due_bys(ticket, judged, now)
+        # Escalating may only bring a deadline closer, never push one out.
+        ticket.response_due_at = _earliest(old_response, ticket.response_due_at)
+        ticket.resolution_due_at = _earliest(old_resolution, ticket.resolution_due_at)
+    session.add(
+        PriorityChange(
             ticket_id=ticket.id,
+            kind=kind,
             from_level=current,
             to_level=to,
             note=note,
+            actor_id=actor.user_id,
+            at=now,
         )
-        session.flush()
-        return view_ticket(session, ticket)
+    )
+    verb = "mitigated" if kind == "mitigate" else "escalated"
+    record(
+        session,
+        actor,
+        now,
+        f"ticket.{verb}",
+        f"{verb} from {current} to {to}: {note}",
+        ticket_id=ticket.id,
+        from_level=current,
+        to_level=to,
+        note=note,
+    )
 
 
 def _earliest(first: datetime | None, second: datetime | None) -> datetime | None:
