@@ -450,17 +450,32 @@ def restart(
     escalation = _escalation(session, actor.org_id, ticket_id)
     if escalation is None:
         return
-    escalation.state, escalation.epoch = "active", escalation.epoch + 1
-    escalation.step, escalation.cycle, escalation.updated_at = 0, 0, now
+    escalation.state = "active"
     escalation.acknowledged_at = escalation.acknowledged_by_id = None
+    _from_step_one(session, actor, now, escalation, level, calendar, "reopened")
+
+
+def _from_step_one(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    escalation: Escalation,
+    level: Level,
+    calendar: BusinessCalendar,
+    why: str,
+) -> None:
+    """Escalate again from the first step under a new epoch (timers already written do
+    nothing), its first page timed by `level` from now."""
+    escalation.epoch, escalation.step, escalation.cycle = escalation.epoch + 1, 0, 0
+    escalation.updated_at = now
     session.add(_timer(escalation, _first_due(level, calendar, now), now))
     record(
         session,
         actor,
         now,
         "escalation.restarted",
-        "reopened; escalating from step 1",
-        ticket_id=ticket_id,
+        f"{why}; escalating from step 1",
+        ticket_id=escalation.ticket_id,
     )
 
 
@@ -484,17 +499,9 @@ def follow_raise(
         return
     if escalation.state != "active":
         return
-    escalation.epoch, escalation.step, escalation.cycle = escalation.epoch + 1, 0, 0
-    escalation.updated_at = now
     _cancel_pending(session, escalation.id, now)
-    session.add(_timer(escalation, _first_due(level, calendar, now), now))
-    record(
-        session,
-        actor,
-        now,
-        "escalation.restarted",
-        f"priority raised to {level.name}; escalating from step 1",
-        ticket_id=ticket_id,
+    _from_step_one(
+        session, actor, now, escalation, level, calendar, f"priority raised to {level.name}"
     )
 
 
