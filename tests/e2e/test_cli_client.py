@@ -420,3 +420,23 @@ def test_silence_add_list_and_expire(cli: Cli) -> None:
     assert f"{silence_id}: [expired]" in ok(cli("silence", "list", "--expired"))
     bad = cli("silence", "add", "nonsense", "--reason", "x")
     assert bad.exit_code != 0
+
+
+def test_a_maintenance_window_is_planned_ahead_from_the_cli(cli: Cli) -> None:
+    planned = ok(
+        cli(
+            "silence",
+            "add",
+            "service=Reader",
+            "--reason",
+            "database upgrade",
+            "--maintenance",
+            "--starts",
+            "2030-01-05T22:00+01:00",
+            "--hours",
+            "3",
+        )
+    )
+    assert "[pending] service=Reader until 2030-01-06T01:00:00+01:00" in flat(planned)
+    naive = cli("silence", "add", "service=Reader", "--reason", "x", "--starts", "2030-01-05T22:00")
+    assert naive.exit_code != 0 and "offset" in flat(naive.output)

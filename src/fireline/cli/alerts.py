@@ -95,18 +95,37 @@ def _matcher(text: str) -> dict[str, str]:
 def add_silence(
     matchers: Annotated[list[str], typer.Argument(help="e.g. service=Reader alertname=~Disk.*")],
     reason: Annotated[str, typer.Option("--reason")],
-    hours: Annotated[float, typer.Option("--hours", help="how long, from now")] = 2.0,
+    hours: Annotated[float, typer.Option("--hours", help="how long, from its start")] = 2.0,
     maintenance: Annotated[bool, typer.Option("--maintenance")] = False,
+    starts: Annotated[
+        str | None,
+        typer.Option(
+            "--starts", help="when it begins, with its offset: 2026-12-01T22:00+01:00 (else now)"
+        ),
+    ] = None,
 ) -> None:
-    """Silence the alerts all MATCHERS match, for HOURS from now."""
-    ends = datetime.now(UTC) + timedelta(hours=hours)
+    """Silence the alerts all MATCHERS match, for HOURS from now (or from --starts: a
+    maintenance window planned ahead)."""
+    begins = _instant(starts) if starts is not None else datetime.now(UTC)
     body = {
         "matchers": [_matcher(m) for m in matchers],
-        "ends_at": ends.isoformat(),
+        "ends_at": (begins + timedelta(hours=hours)).isoformat(),
         "reason": reason,
         "kind": "maintenance" if maintenance else "silence",
     }
+    if starts is not None:
+        body["starts_at"] = begins.isoformat()
     _silence(request("POST", "/api/v1/silences", body))
+
+
+def _instant(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r}: write a time as 2026-12-01T22:00+01:00") from None
+    if moment.tzinfo is None:
+        raise typer.BadParameter(f"{text!r}: give the time with its offset (+01:00, Z)")
+    return moment
 
 
 @silences.command("expire")
