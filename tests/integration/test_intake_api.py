@@ -842,3 +842,21 @@ def test_one_request_that_opens_resolves_and_repeats_counts_every_alert_on_open_
     assert (ticket["alert_count"], ticket["open"]) == (2, False)
     comments = [c["body"] for c in ticket["comments"]]
     assert any("Occurrence 2" in c and "https://ci/run/2" in c for c in comments)
+
+
+def test_an_impact_page_says_why_no_tech_lead_was_paged(
+    api: TestClient, world: World, db: Database, clock: ManualClock
+) -> None:
+    with db.transaction() as session:
+        for handle in CASEFLOW_CONTACTS:
+            add_user(session, clock, world.org_id, handle, handle, Role.responder)
+    key = integration(api, "caseflow", "alertmanager")
+    alert = am_alert("firing", "q1", service="Queue", impact="data-corruption")  # unowned
+    outcome = api.post(
+        "/api/v1/alerts/alertmanager", json=am_payload("firing", alert), headers=bearer(key)
+    ).json()
+    ticket_id = outcome["alerts"][0]["ticket_id"]
+    assert len(impact_pages(db, ticket_id)) == 4  # the four named contacts
+    timeline = api.get(f"/api/v1/tickets/{ticket_id}/timeline").json()
+    (paged,) = [e["summary"] for e in timeline if e["kind"] == "alert.impact_paged"]
+    assert "data-corruption:" in paged.split("at once", 1)[1] and "Queue" in paged

@@ -654,6 +654,8 @@ def _wanted(
                     lead, why = _owning_lead(policy, service)
                     if lead is not None:
                         handles.append((lead, f"{category.name}: {why}"))
+                    else:
+                        notes.append(f"{category.name}: {why}")
                 else:
                     handles.append((contact, f"{category.name} contact"))
     return handles, notes, held
