@@ -72,6 +72,26 @@ def am_alert(
     }
 
 
+# Reader's tech lead, then the four the seed names for data corruption.
+CASEFLOW_CONTACTS = ("mark", "alan-ning", "nick-heiner", "raven", "sandra")
+
+
+def add_caseflow_contacts(db: Database, clock: ManualClock, world: World) -> None:
+    with db.transaction() as session:
+        for handle in CASEFLOW_CONTACTS:
+            add_user(session, clock, world.org_id, handle, handle, Role.responder)
+
+
+def fire(api: TestClient, key: str, alert: dict[str, Any]) -> int:
+    """Send one firing Alertmanager alert; its ticket's id."""
+    answer = api.post(
+        "/api/v1/alerts/alertmanager", json=am_payload("firing", alert), headers=bearer(key)
+    )
+    assert answer.status_code == 202, answer.text
+    ticket_id: int = answer.json()["alerts"][0]["ticket_id"]
+    return ticket_id
+
+
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
@@ -140,9 +160,7 @@ def test_an_unknown_service_is_never_dropped(api: TestClient, world: World) -> N
 def test_data_corruption_pages_its_four_contacts_and_the_tech_lead_at_once(
     api: TestClient, world: World, db: Database, clock: ManualClock
 ) -> None:
-    with db.transaction() as session:
-        for handle in ("mark", "alan-ning", "nick-heiner", "raven", "sandra"):
-            add_user(session, clock, world.org_id, handle, handle, Role.responder)
+    add_caseflow_contacts(db, clock, world)
     key = integration(api, "caseflow", "alertmanager")
     body = am_payload("firing", am_alert("firing", "dc1", impact="data-corruption"))
     outcome = api.post("/api/v1/alerts/alertmanager", json=body, headers=bearer(key)).json()
@@ -634,9 +652,6 @@ def test_one_dedup_key_from_two_integrations_makes_two_tickets_as_pagerduty_keep
     assert [(t.is_open, t.alert_count) for t in opened] == [(True, 2), (False, 1)]
 
 
-CASEFLOW_CONTACTS = ("mark", "alan-ning", "nick-heiner", "raven", "sandra")
-
-
 def impact_pages(db: Database, ticket_id: int) -> list[tuple[str, str]]:
     with db.transaction() as session:
         rows = session.execute(
@@ -650,15 +665,10 @@ def impact_pages(db: Database, ticket_id: int) -> list[tuple[str, str]]:
 def test_an_upstream_alert_pages_nobody_not_even_its_impact_contacts(
     api: TestClient, world: World, db: Database, clock: ManualClock
 ) -> None:
-    with db.transaction() as session:
-        for handle in CASEFLOW_CONTACTS:
-            add_user(session, clock, world.org_id, handle, handle, Role.responder)
+    add_caseflow_contacts(db, clock, world)
     key = integration(api, "caseflow", "alertmanager")
     alert = am_alert("firing", "up1", impact="data-corruption", upstream="GitHub")
-    outcome = api.post(
-        "/api/v1/alerts/alertmanager", json=am_payload("firing", alert), headers=bearer(key)
-    ).json()
-    ticket_id = outcome["alerts"][0]["ticket_id"]
+    ticket_id = fire(api, key, alert)
     assert impact_pages(db, ticket_id) == []
     timeline = api.get(f"/api/v1/tickets/{ticket_id}/timeline").json()
     assert "alert.impact_paged" not in [e["kind"] for e in timeline]
@@ -668,9 +678,7 @@ def test_an_upstream_alert_pages_nobody_not_even_its_impact_contacts(
 def test_impact_pages_not_yet_sent_stop_when_the_ticket_is_acknowledged_or_resolved(
     api: TestClient, world: World, db: Database, clock: ManualClock, how: str
 ) -> None:
-    with db.transaction() as session:
-        for handle in CASEFLOW_CONTACTS:
-            add_user(session, clock, world.org_id, handle, handle, Role.responder)
+    add_caseflow_contacts(db, clock, world)
     # Product support is reached only after ten minutes (its one contact method's delay).
     later = {"name": "later", "kind": "inbox", "target": "sandra", "delay_minutes": 10}
     assert api.post("/api/v1/people/sandra/contact-methods", json=later).status_code == 201
@@ -715,15 +723,10 @@ def test_caseflow_impacts_page_whom_the_seed_says_when_it_says(
     paged_at_once: int,
     priority: str,
 ) -> None:
-    with db.transaction() as session:
-        for handle in CASEFLOW_CONTACTS:
-            add_user(session, clock, world.org_id, handle, handle, Role.responder)
+    add_caseflow_contacts(db, clock, world)
     key = integration(api, "caseflow", "alertmanager")
     alert = am_alert("firing", f"i-{impact}", impact=impact)
-    outcome = api.post(
-        "/api/v1/alerts/alertmanager", json=am_payload("firing", alert), headers=bearer(key)
-    ).json()
-    ticket_id = outcome["alerts"][0]["ticket_id"]
+    ticket_id = fire(api, key, alert)
     assert len(impact_pages(db, ticket_id)) == paged_at_once
     assert api.get(f"/api/v1/tickets/{ticket_id}").json()["priority"] == priority
 
@@ -847,15 +850,10 @@ def test_one_request_that_opens_resolves_and_repeats_counts_every_alert_on_open_
 def test_an_impact_page_says_why_no_tech_lead_was_paged(
     api: TestClient, world: World, db: Database, clock: ManualClock
 ) -> None:
-    with db.transaction() as session:
-        for handle in CASEFLOW_CONTACTS:
-            add_user(session, clock, world.org_id, handle, handle, Role.responder)
+    add_caseflow_contacts(db, clock, world)
     key = integration(api, "caseflow", "alertmanager")
     alert = am_alert("firing", "q1", service="Queue", impact="data-corruption")  # unowned
-    outcome = api.post(
-        "/api/v1/alerts/alertmanager", json=am_payload("firing", alert), headers=bearer(key)
-    ).json()
-    ticket_id = outcome["alerts"][0]["ticket_id"]
+    ticket_id = fire(api, key, alert)
     assert len(impact_pages(db, ticket_id)) == 4  # the four named contacts
     timeline = api.get(f"/api/v1/tickets/{ticket_id}/timeline").json()
     (paged,) = [e["summary"] for e in timeline if e["kind"] == "alert.impact_paged"]
