@@ -19,7 +19,7 @@ from sqlalchemy import delete, func, select
 from fireline.clock.now import Clock
 from fireline.engine.listen import WakeListener
 from fireline.engine.models import EngineInstance
-from fireline.engine.steps import escalations, heartbeats, outbox
+from fireline.engine.steps import escalations, heartbeats, outbox, silence_ends
 from fireline.notify.channels.registry import Channels
 from fireline.store.db import Database
 
@@ -36,6 +36,7 @@ class CycleReport:
     timers: int
     deliveries: int  # pages dealt with: sent, failed, or held back in a storm
     heartbeats: int = 0
+    silences: int = 0  # ended silences whose still-firing alerts were released
 
 
 class Engine:
@@ -80,8 +81,10 @@ class Engine:
                 )
 
     def cycle(self) -> CycleReport:
-        """Run each step once: silent heartbeats, due escalation timers, then the outbox."""
+        """Run each step once: silent heartbeats, ended silences, due escalation timers, then
+        the outbox."""
         late = heartbeats.run(self.db, self.clock, self.batch)
+        released = silence_ends.run(self.db, self.clock, self.batch)
         timers = escalations.run(self.db, self.clock, self.instance, self.lease, self.batch)
         deliveries = outbox.run(
             self.db, self.clock, self.instance, self.lease, self.batch, self.channels
@@ -93,7 +96,7 @@ class Engine:
                 me = EngineInstance(id=self.instance, started_at=now, cycles=0)
                 session.add(me)
             me.last_cycle_at, me.cycles = now, me.cycles + 1
-        return CycleReport(now, timers, deliveries, late)
+        return CycleReport(now, timers, deliveries, late, released)
 
     def wake(self) -> None:
         """Cycle now rather than at the next interval: work was just committed (a new
@@ -119,7 +122,9 @@ class Engine:
             while not stop.is_set():
                 try:
                     report = self.cycle()
-                    busy = report.timers or report.deliveries or report.heartbeats
+                    busy = any(
+                        (report.timers, report.deliveries, report.heartbeats, report.silences)
+                    )
                 except Exception:
                     log.exception("engine cycle failed; retrying")
                     busy = False

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fireline.store.base import Base
@@ -57,7 +57,15 @@ class Timer(Base):
     """A decision due at `due_at`, claimed under a lease; `fence` refuses a stale claim."""
 
     __tablename__ = "timers"
-    __table_args__ = (Index("ix_timers_due", "done_at", "due_at"),)
+    __table_args__ = (
+        Index("ix_timers_due", "done_at", "due_at"),
+        Index(
+            "ix_timers_silence_id",
+            "silence_id",
+            sqlite_where=text("silence_id IS NOT NULL"),
+            postgresql_where=text("silence_id IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
@@ -72,3 +80,5 @@ class Timer(Base):
     done_at: Mapped[datetime | None]
     outcome: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime]
+    # The silence this timer waits out: ending the silence early makes it due at once.
+    silence_id: Mapped[int | None] = mapped_column(ForeignKey("silences.id"))

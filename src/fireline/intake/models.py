@@ -79,6 +79,9 @@ class SilenceRow(Base):
     reason: Mapped[str] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime]
+    # When the engine, after the silence ended, opened tickets for the alerts it kept
+    # silent that still fire.
+    released_at: Mapped[datetime | None]
 
 
 __all__ = ["AlertRow", "Heartbeat", "Integration", "SilenceRow"]

@@ -21,7 +21,7 @@ from fireline.auth.service import token_digest
 from fireline.clock.now import Clock
 from fireline.errors import Conflict, Invalid, NotFound
 from fireline.escalation import plan
-from fireline.escalation.models import Escalation
+from fireline.escalation.models import Escalation, Timer
 from fireline.escalation.service import cancel_impact_pages, resolve_targets
 from fireline.incidents.service import declare_for_ticket
 from fireline.incidents.workflow import TransitionRefused
@@ -265,13 +265,18 @@ def accept_in(
     requests: Sequence[tuple[Source, Sequence[IncomingAlert]]],
     guarded: bool = True,
     recall: Recall | None = None,
+    prints: Sequence[Sequence[str]] | None = None,
 ) -> list[list[AlertOutcome]]:
     """`accept_many` in the caller's transaction. `guarded`: a new ticket that loses a race
     for its fingerprint joins the winner's ticket (each insert runs in a savepoint);
-    unguarded, the race fails the transaction."""
+    unguarded, the race fails the transaction. `prints`: the alerts' fingerprints, when
+    they were taken before (a silenced alert released), rather than taken now."""
     now = clock.now()
     batch = _Batch(session, clock, now, guarded, recall or Recall(seconds=0))
-    prints = [[batch.fingerprint(source, alert) for alert in alerts] for source, alerts in requests]
+    if prints is None:
+        prints = [
+            [batch.fingerprint(source, alert) for alert in alerts] for source, alerts in requests
+        ]
     batch.find_open_tickets(
         {(source.id, p) for (source, _), ps in zip(requests, prints, strict=True) for p in ps}
     )
@@ -409,7 +414,7 @@ class _Batch:
 
     def _silences(self, org_id: int) -> list[Silence]:
         return self.recall.get(
-            ("silences", org_id), lambda: _unended_silences(self.session, org_id, self.now)
+            ("silences", org_id), lambda: unended_silences(self.session, org_id, self.now)
         )
 
     def fingerprint(self, source: Source, alert: IncomingAlert) -> str:
@@ -785,7 +790,7 @@ def _note_raise(
         ref.raise_to, ref.raised_by = (verdict.level, verdict.rule, print_), source
 
 
-def _unended_silences(session: Session, org_id: int, now: datetime) -> list[Silence]:
+def unended_silences(session: Session, org_id: int, now: datetime) -> list[Silence]:
     rows = session.connection().execute(_UNENDED_SILENCES, {"org_id": org_id, "now": now})
     return [
         Silence(id_, _matchers(matchers), starts_at, ends_at)
@@ -1010,6 +1015,12 @@ def expire_silence(db: Database, clock: Clock, actor: Actor, silence_id: int) ->
             update(SilenceRow)
             .where(SilenceRow.id == row.id)
             .values(ends_at=max(now, row.starts_at))
+        )
+        # Escalations waiting out this silence page now, not at its planned end.
+        session.execute(
+            update(Timer)
+            .where(Timer.silence_id == row.id, Timer.done_at.is_(None))
+            .values(due_at=now)
         )
         session.refresh(row)
         return _silence_view(session, row, now)

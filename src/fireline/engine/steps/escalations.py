@@ -31,6 +31,7 @@ from fireline.engine.lease import Claim, Fenced, claim, claim_rows, hold_rows
 from fireline.escalation import plan
 from fireline.escalation.models import Escalation, Timer
 from fireline.escalation.service import Ask, Resolved, load_plans, resolve_many
+from fireline.intake.silence_ends import silences_covering
 from fireline.notify.outbox import Page, enqueue_many
 from fireline.store.db import Database
 from fireline.tickets.service import PageFacts
@@ -102,7 +103,14 @@ class _Writes:
         actor = _engine_actor(org_id)
         self.events.append(event_row(actor, self.now, kind, summary, ticket_id=ticket_id, **data))
 
-    def timer(self, timer: Any, epoch: int, position: plan.Position, due: datetime) -> None:
+    def timer(
+        self,
+        timer: Any,
+        epoch: int,
+        position: plan.Position,
+        due: datetime,
+        silence_id: int | None = None,
+    ) -> None:
         self.timers.append(
             {
                 "kind": timer.kind,
@@ -117,6 +125,7 @@ class _Writes:
                 "done_at": None,
                 "outcome": None,
                 "created_at": self.now,
+                "silence_id": silence_id,
             }
         )
 
@@ -204,6 +213,11 @@ def _decide(
     if not live:
         return
     facts = page_facts_of(session, {escalations[t.escalation_id].ticket_id for t in live})
+    silenced = silences_covering(
+        session,
+        now,
+        {escalations[t.escalation_id].ticket_id: escalations[t.escalation_id].org_id for t in live},
+    )
     plans = load_plans(session, {escalations[t.escalation_id].policy_id for t in live})
     steps: list[tuple[Any, Any, PageFacts, plan.Plan, plan.Position]] = []
     for timer in live:
@@ -219,6 +233,23 @@ def _decide(
                 f"step {position.step + 1} no longer exists in the escalation policy; "
                 "escalation ended",
                 ticket.id,
+            )
+            continue
+        silence = silenced.get(ticket.id)
+        if silence is not None:
+            # A silenced alert notifies nobody; the step waits for the silence's end (or
+            # sooner, if it is ended early: the timer names it).
+            until = silence.ends_at
+            writes.timer(timer, timer.epoch, position, until, silence_id=silence.id)
+            writes.done(timer, f"silenced until {until.isoformat()}")
+            writes.event(
+                escalation.org_id,
+                "escalation.silenced",
+                f"{_label(position)}: silence {silence.id} covers this ticket's alert; "
+                f"paging waits for its end at {until.isoformat()}",
+                ticket.id,
+                silence=silence.id,
+                until=until.isoformat(),
             )
             continue
         steps.append((timer, escalation, ticket, steps_of, position))

@@ -1,0 +1,196 @@
+"""What a silence does beyond the alerts it meets at intake: an escalation whose ticket it
+covers waits for its end, and at its end the alerts it kept from opening a ticket that still
+fire open one, as Alertmanager notifies a still-firing alert once its silence expires.
+
+Sentry, PagerDuty and generic senders send an alert once: without the release, an alert that
+first fired during a silence would never reach anyone."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from fireline.clock.now import Clock
+from fireline.intake.alert import Action, IncomingAlert
+from fireline.intake.models import AlertRow, Integration, SilenceRow
+from fireline.intake.service import Source, accept_in, unended_silences
+from fireline.orgs.models import Team
+from fireline.timeline.service import event_row, record_rows
+from fireline.triage.silence import Silence, facts_of, silencing
+
+RELEASED = "alert.released"
+
+
+def silences_covering(
+    session: Session, now: datetime, tickets: Mapping[int, int]
+) -> dict[int, Silence]:
+    """The silence in force at `now` over each alert ticket (`tickets`: id → organisation),
+    judged on the ticket's latest firing alert as if it arrived now. A ticket opened by hand
+    has no alert, and no silence covers it."""
+    active: dict[int, list[Silence]] = {}
+    for org_id in set(tickets.values()):
+        found = [s for s in unended_silences(session, org_id, now) if s.active(now)]
+        if found:
+            active[org_id] = found
+    wanted = [ticket_id for ticket_id, org_id in tickets.items() if org_id in active]
+    if not wanted:
+        return {}
+    latest = (
+        select(func.max(AlertRow.id))
+        .where(AlertRow.ticket_id.in_(wanted), AlertRow.action == Action.trigger.value)
+        .group_by(AlertRow.ticket_id)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(
+            AlertRow.ticket_id,
+            AlertRow.org_id,
+            AlertRow.fingerprint,
+            AlertRow.title,
+            AlertRow.service,
+            AlertRow.details,
+        ).where(AlertRow.id.in_(latest))
+    )
+    covering: dict[int, Silence] = {}
+    for ticket_id, org_id, print_, title, service, details in rows:
+        facts = facts_of(
+            details.get("labels") or {}, service, print_, title, details.get("source") or ""
+        )
+        silence = silencing(active[org_id], facts, now)
+        if silence is not None and ticket_id is not None:
+            covering[ticket_id] = silence
+    return covering
+
+
+def release_ended_silences(session: Session, clock: Clock, limit: int) -> int:
+    """Release silences that have ended, in the caller's transaction: each alert a silence
+    kept from opening a ticket opens one now if nothing came of its fingerprint since (no
+    resolve, no ticket, no later silence); a silence is released once. Rows another engine
+    holds are skipped. Returns how many silences were released."""
+    now = clock.now()
+    ended = session.execute(
+        select(SilenceRow.id, SilenceRow.org_id)
+        .where(SilenceRow.released_at.is_(None), SilenceRow.ends_at <= now)
+        .order_by(SilenceRow.ends_at, SilenceRow.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for silence_id, org_id in ended:
+        _release(session, clock, silence_id, org_id)
+    if ended:
+        session.execute(
+            update(SilenceRow)
+            .where(SilenceRow.id.in_([silence_id for silence_id, _ in ended]))
+            .values(released_at=now)
+        )
+    return len(ended)
+
+
+def _release(session: Session, clock: Clock, silence_id: int, org_id: int) -> None:
+    kept = session.execute(
+        select(
+            AlertRow.integration_id,
+            AlertRow.fingerprint,
+            func.max(AlertRow.id),
+            func.min(AlertRow.received_at),
+            func.count(),
+        )
+        .where(
+            AlertRow.silence_id == silence_id,
+            AlertRow.action == Action.trigger.value,
+            AlertRow.ticket_id.is_(None),
+        )
+        .group_by(AlertRow.integration_id, AlertRow.fingerprint)
+        .order_by(func.max(AlertRow.id))
+    ).all()
+    still_firing: list[tuple[int, int, datetime, int]] = []
+    for integration_id, print_, last_id, first_at, times in kept:
+        latest = session.scalar(
+            select(func.max(AlertRow.id)).where(
+                AlertRow.org_id == org_id,
+                AlertRow.fingerprint == print_,
+                AlertRow.integration_id == integration_id,
+            )
+        )
+        if latest == last_id:
+            still_firing.append((integration_id, last_id, first_at, times))
+    if not still_firing:
+        return
+    sources = _sources(session, {integration_id for integration_id, *_ in still_firing})
+    alerts = {
+        row.id: row
+        for row in session.execute(
+            select(AlertRow).where(AlertRow.id.in_([last_id for _, last_id, _, _ in still_firing]))
+        ).scalars()
+    }
+    requests: list[tuple[Source, list[IncomingAlert]]] = []
+    prints: list[list[str]] = []
+    told: list[tuple[int, datetime, str]] = []
+    for integration_id, last_id, first_at, times in still_firing:
+        source = sources.get(integration_id)
+        if source is None:  # revoked since: its alerts are no longer taken in
+            continue
+        row = alerts[last_id]
+        requests.append((source, [_incoming(row)]))
+        prints.append([row.fingerprint])
+        told.append((times, first_at, row.fingerprint))
+    if not requests:
+        return
+    outcomes = accept_in(session, clock, requests, prints=prints)
+    now = clock.now()
+    events = []
+    for (source, _), (outcome,), (times, first_at, print_) in zip(
+        requests, outcomes, told, strict=True
+    ):
+        if outcome.ticket_id is None or outcome.outcome not in ("opened", "grouped"):
+            continue
+        occurrences = "once" if times == 1 else f"{times} times"
+        events.append(
+            event_row(
+                source.actor,
+                now,
+                RELEASED,
+                f"silence {silence_id} ended while alert {print_} still fired; it had "
+                f"fired {occurrences} under the silence, first at {first_at.isoformat()}",
+                ticket_id=outcome.ticket_id,
+                silence=silence_id,
+                fingerprint=print_,
+                silenced_alerts=times,
+            )
+        )
+    record_rows(session, events)
+
+
+def _sources(session: Session, integration_ids: set[int]) -> dict[int, Source]:
+    rows = session.execute(
+        select(Integration, Team.slug)
+        .join(Team, Team.id == Integration.team_id)
+        .where(Integration.id.in_(integration_ids), Integration.revoked_at.is_(None))
+    ).all()
+    return {
+        row.id: Source(row.id, row.org_id, slug, row.kind, row.name, None, row.key_hash)
+        for row, slug in rows
+    }
+
+
+def _incoming(row: AlertRow) -> IncomingAlert:
+    """The alert as it was taken in, from its record."""
+    details: dict[str, Any] = row.details
+    occurred = details.get("occurred_at")
+    return IncomingAlert(
+        source=details.get("source") or "",
+        action=Action.trigger,
+        title=row.title,
+        key=details.get("key"),
+        service=row.service,
+        description=details.get("description") or "",
+        severity=details.get("severity"),
+        labels=dict(details.get("labels") or {}),
+        signals=dict(details.get("signals") or {}),
+        links=tuple(details.get("links") or ()),
+        occurred_at=datetime.fromisoformat(occurred) if occurred else None,
+    )
