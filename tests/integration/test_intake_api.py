@@ -416,10 +416,14 @@ def test_the_key_is_shown_once_and_stored_only_as_a_hash(
 
 def storm_team(db: Database, clock: ManualClock, world: World, preset: str, alerts: int) -> None:
     """A team `storm` on `preset`, grouping `alerts` alerts of one service in a minute."""
+    import yaml
+
     from fireline.orgs.service import create_team, store_policy
     from fireline.policy.load import preset_text
 
-    text = preset_text(preset).rstrip() + f"\n  grouping: {{alerts: {alerts}, seconds: 60}}\n"
+    policy = yaml.safe_load(preset_text(preset))
+    policy.setdefault("alerts", {})["grouping"] = {"alerts": alerts, "seconds": 60}
+    text = yaml.safe_dump(policy, sort_keys=False, allow_unicode=True)
     with db.transaction() as session:
         team = create_team(session, clock, world.org_id, "storm", "Storm")
         store_policy(session, clock, team, text, "storm.yaml", None)

@@ -27,7 +27,7 @@ from fireline.incidents.service import declare_for_ticket
 from fireline.incidents.workflow import TransitionRefused
 from fireline.intake.alert import Action, IncomingAlert
 from fireline.intake.fingerprint import fingerprint
-from fireline.intake.models import AlertRow, Heartbeat, Integration, SilenceRow
+from fireline.intake.models import AlertRow, GroupedAlert, Heartbeat, Integration, SilenceRow
 from fireline.intake.schemas import (
     AlertOutcome,
     HeartbeatView,
@@ -38,6 +38,7 @@ from fireline.intake.schemas import (
     SilenceView,
 )
 from fireline.intake.wire import pickled_as_values
+from fireline.notify.models import OutboxMessage
 from fireline.notify.outbox import Page, enqueue, impact_key_prefix
 from fireline.orgs.models import Team
 from fireline.orgs.service import PolicyInForce, team_and_policy, team_by_slug
@@ -57,7 +58,7 @@ from fireline.tickets.service import (
     raise_priority_in,
 )
 from fireline.timeline.service import record
-from fireline.triage.classify import classify
+from fireline.triage.classify import classify, incident_criteria_met
 from fireline.triage.route import Owner, owner_of
 from fireline.triage.silence import Matcher, MatcherInvalid, Op, Silence, facts_of, silencing
 
@@ -278,7 +279,8 @@ def accept_in(
             [batch.fingerprint(source, alert) for alert in alerts] for source, alerts in requests
         ]
     batch.find_open_tickets(
-        {(source.id, p) for (source, _), ps in zip(requests, prints, strict=True) for p in ps}
+        {(source.id, p) for (source, _), ps in zip(requests, prints, strict=True) for p in ps},
+        {source.id for source, _ in requests if batch.groups(source)},
     )
     outcomes = [
         [batch.take(source, alert, p) for alert, p in zip(alerts, ps, strict=True)]
@@ -321,6 +323,8 @@ class _TicketRef:
     # and the integration it came through.
     raise_to: tuple[str, str, str] | None = None
     raised_by: Source | None = None
+    # The ticket's own (integration, fingerprint): a storm's group includes it.
+    own: tuple[int, str] | None = None
 
 
 @dataclass
@@ -355,6 +359,24 @@ _OPEN_TICKETS_OF = (
 )
 # Those yet to start too: a silence says itself when it covers an alert, so a maintenance
 # window recalled before it began still starts on time.
+# The open tickets that fingerprints of one integration joined in a storm.
+_GROUP_MEMBERS_OF = (
+    select(
+        GroupedAlert.ticket_id,
+        GroupedAlert.fingerprint,
+        GroupedAlert.firing,
+        Ticket.priority,
+        Ticket.priority_source,
+    )
+    .join(Ticket, Ticket.id == GroupedAlert.ticket_id)
+    .where(
+        GroupedAlert.integration_id == bindparam("integration_id"),
+        GroupedAlert.fingerprint.in_(bindparam("prints", expanding=True)),
+        Ticket.is_open,
+    )
+    .order_by(GroupedAlert.ticket_id)
+    .with_for_update(of=Ticket)
+)
 _UNENDED_SILENCES = select(
     SilenceRow.id, SilenceRow.matchers, SilenceRow.starts_at, SilenceRow.ends_at
 ).where(SilenceRow.org_id == bindparam("org_id"), SilenceRow.ends_at > bindparam("now"))
@@ -405,6 +427,18 @@ class _Batch:
         # Every ticket this batch counted alerts for, by the identity of its reference (one
         # ticket may have two: its fingerprint's, and a storm's).
         self.counted: dict[int, _TicketRef] = {}
+        # Storm groups: each member's (integration, fingerprint) → firing, as found or made;
+        # members to add, members firing again, and grouped alerts to judge at the end.
+        self.members: dict[tuple[int, str], bool] = {}
+        self.joins: list[tuple[_TicketRef, int, str]] = []
+        self.refiring: set[tuple[int, str]] = set()
+        self.grouped: list[tuple[Source, IncomingAlert, _TicketRef]] = []
+
+    def groups(self, source: Source) -> bool:
+        """Whether the source's team groups storms: only then are fingerprints looked up
+        among the groups (a team that stops grouping leaves its groups' members to open
+        tickets of their own)."""
+        return self._judge(source)[1].policy.alerts.grouping is not None
 
     def _judge(self, source: Source) -> tuple[Team, PolicyInForce]:
         return self.recall.get(
@@ -421,10 +455,11 @@ class _Batch:
         _, judged = self._judge(source)
         return fingerprint(alert, judged.policy.alerts.fingerprint)
 
-    def find_open_tickets(self, prints: set[tuple[int, str]]) -> None:
+    def find_open_tickets(self, prints: set[tuple[int, str]], grouping: set[int]) -> None:
         """Lock the open tickets of the batch's (integration, fingerprint)s, in one
         statement per integration, in id order (two batches locking the same tickets cannot
-        deadlock)."""
+        deadlock). For integrations in `grouping`, also the open tickets their fingerprints
+        joined in a storm, and whether each is still firing."""
         by_source: dict[int, list[str]] = {}
         for source_id, print_ in prints:
             by_source.setdefault(source_id, []).append(print_)
@@ -440,6 +475,19 @@ class _Batch:
                     self.tickets[source_id, found_print] = _TicketRef(
                         ticket_id, priority=priority, set_by_person=chosen_by == "person"
                     )
+            if source_id not in grouping:
+                continue
+            for start in range(0, len(wanted), 1000):
+                members = self.session.connection().execute(
+                    _GROUP_MEMBERS_OF,
+                    {"integration_id": source_id, "prints": wanted[start : start + 1000]},
+                )
+                for ticket_id, member, firing, priority, chosen_by in members:
+                    self.members[source_id, member] = firing
+                    if self.tickets[source_id, member] is None:
+                        self.tickets[source_id, member] = _TicketRef(
+                            ticket_id, priority=priority, set_by_person=chosen_by == "person"
+                        )
 
     def take(self, source: Source, alert: IncomingAlert, print_: str) -> _Outcome:
         team, judged = self._judge(source)
@@ -449,6 +497,9 @@ class _Batch:
         if alert.action is Action.trigger:
             if ticket is not None:
                 self._count(ticket, alert)
+                if self.members.get((source.id, print_)) is False:
+                    self.members[source.id, print_] = True
+                    self.refiring.add((source.id, print_))
                 outcome = "silenced" if silence is not None else "repeat"
                 if silence is None and (alert.signals or alert.labels):
                     _note_raise(judged, ticket, alert, print_, source)
@@ -466,6 +517,10 @@ class _Batch:
             assert locked is not None
             if alert.action is Action.acknowledge:
                 outcome = _acknowledge(self.session, source.actor, self.now, locked)
+            elif (firing := self._resolve_member(locked.id, source.id, print_)) is not None:
+                outcome = _annotate_member(
+                    self.session, source.actor, self.now, locked, alert, print_, firing
+                )
             else:
                 outcome = _resolve(self.session, source.actor, self.now, locked, judged, alert)
                 if not locked.is_open:
@@ -506,9 +561,124 @@ class _Batch:
         storm.alerts += 1
         if storm.alerts >= grouping.alerts and storm.ticket is not None:
             self._count(storm.ticket, alert)
+            self._join(source, alert, print_, storm.ticket, judged)
             return storm.ticket, "grouped"
         storm.ticket = self._pend(source, team, judged, alert, print_)
         return storm.ticket, "opened"
+
+    def _join(
+        self,
+        source: Source,
+        alert: IncomingAlert,
+        print_: str,
+        ticket: _TicketRef,
+        judged: PolicyInForce,
+    ) -> None:
+        """A new fingerprint joins a storm's ticket as a member of its group: its repeats,
+        acknowledgement and resolution reach that ticket, and its own signals and labels
+        are judged for it (a higher priority, an impact, an incident)."""
+        self.tickets[source.id, print_] = ticket
+        self.members[source.id, print_] = True
+        self.joins.append((ticket, source.id, print_))
+        self.grouped.append((source, alert, ticket))
+        if alert.signals or alert.labels:
+            _note_raise(judged, ticket, alert, print_, source)
+
+    def _write_groups(self) -> None:
+        """Store the batch's new group members, with each group's own ticket fingerprint the
+        first time one joins it, and mark members that fire again. Tickets first."""
+        self._open_pending()
+        joins, self.joins = self.joins, []
+        if joins:
+            ids = {ref.id for ref, _, _ in joins}
+            stored: set[tuple[int, int, str]] = set(
+                self.session.execute(
+                    select(
+                        GroupedAlert.ticket_id,
+                        GroupedAlert.integration_id,
+                        GroupedAlert.fingerprint,
+                    ).where(GroupedAlert.ticket_id.in_(ids))
+                )
+            )
+            rows: dict[tuple[int, int, str], dict[str, Any]] = {}
+            for ref, source_id, print_ in joins:
+                assert ref.id is not None
+                own = ref.own
+                for member in ([own] if own is not None else []) + [(source_id, print_)]:
+                    key = (ref.id, *member)
+                    if key not in stored and key not in rows:
+                        rows[key] = {
+                            "ticket_id": ref.id,
+                            "integration_id": member[0],
+                            "fingerprint": member[1],
+                            "firing": True,
+                            "joined_at": self.now,
+                            "resolved_at": None,
+                        }
+            copy_rows(self.session, GroupedAlert, list(rows.values()))
+        refiring, self.refiring = self.refiring, set()
+        for source_id, print_ in sorted(refiring):
+            self.session.execute(
+                update(GroupedAlert)
+                .where(
+                    GroupedAlert.integration_id == source_id,
+                    GroupedAlert.fingerprint == print_,
+                    GroupedAlert.ticket_id.in_(
+                        select(Ticket.id).where(Ticket.is_open).scalar_subquery()
+                    ),
+                )
+                .values(firing=True, resolved_at=None)
+            )
+
+    def _resolve_member(self, ticket_id: int, source_id: int, print_: str) -> int | None:
+        """If the ticket holds a storm's group: mark this member resolved, and return how
+        many members still fire (then the ticket stays open unless none does); None for a
+        ticket with no group."""
+        self._write_groups()
+        members = self.session.execute(
+            select(GroupedAlert.id, GroupedAlert.integration_id, GroupedAlert.fingerprint)
+            .where(GroupedAlert.ticket_id == ticket_id, GroupedAlert.firing)
+            .order_by(GroupedAlert.id)
+        ).all()
+        if not members:
+            return None
+        mine = [m.id for m in members if (m.integration_id, m.fingerprint) == (source_id, print_)]
+        self.session.execute(
+            update(GroupedAlert)
+            .where(GroupedAlert.id.in_(mine))
+            .values(firing=False, resolved_at=self.now)
+        )
+        self.members[source_id, print_] = False
+        firing = len(members) - len(mine)
+        return firing or None
+
+    def _judge_grouped(self) -> None:
+        """A grouped alert's own impact pages its contacts, and its own incident criteria
+        declare an incident, as they would have for a ticket of its own."""
+        for source, alert, ref in self.grouped:
+            assert ref.id is not None
+            _, judged = self._judge(source)
+            ticket = self.session.get(Ticket, ref.id)
+            assert ticket is not None
+            if not ticket.is_open:
+                continue
+            if UPSTREAM not in alert.labels and UPSTREAM not in ticket.labels:
+                _page_impact_contacts(
+                    self.session,
+                    source.actor,
+                    self.now,
+                    judged,
+                    alert,
+                    ref.id,
+                    ticket.title,
+                    joining=True,
+                )
+            met = incident_criteria_met(judged.policy, alert.signals, alert.labels)
+            if met and ticket.incident_id is None:
+                declare_for_ticket(
+                    self.session, self.clock, source.actor, ticket, DeclareFromTicket()
+                )
+        self.grouped = []
 
     def _storm(self, team: Team, service: str, seconds: int) -> _Storm:
         key = (team.id, service)
@@ -525,8 +695,8 @@ class _Batch:
                     AlertRow.received_at >= since,
                 )
             )
-            latest = self.session.scalar(
-                select(Ticket.id)
+            latest = self.session.execute(
+                select(Ticket.id, Ticket.integration_id, Ticket.fingerprint)
                 .where(
                     Ticket.team_id == team.id,
                     Ticket.service == service,
@@ -537,8 +707,12 @@ class _Batch:
                 .order_by(Ticket.id.desc())
                 .limit(1)
                 .with_for_update()
-            )
-            self.storms[key] = _Storm(recent or 0, _TicketRef(latest) if latest else None)
+            ).first()
+            ref = None
+            if latest is not None:
+                own = (latest.integration_id, latest.fingerprint)
+                ref = _TicketRef(latest.id, own=own if None not in own else None)
+            self.storms[key] = _Storm(recent or 0, ref)
         return self.storms[key]
 
     def _pend(
@@ -563,7 +737,11 @@ class _Batch:
         )
         by_severity = judged.policy.alerts.levels_by_severity
         triage = Triage(by_severity.get(alert.severity or ""), untriaged_ok=True)
-        ref = _TicketRef(None, pending=_Pending(source, new, triage, alert, print_, owner))
+        ref = _TicketRef(
+            None,
+            pending=_Pending(source, new, triage, alert, print_, owner),
+            own=(source.id, print_),
+        )
         self.tickets[source.id, print_] = ref
         self.pending.append(ref)
         return ref
@@ -693,7 +871,8 @@ class _Batch:
                 declare_for_ticket(self.session, self.clock, actor, ticket, DeclareFromTicket())
 
     def finish(self) -> None:
-        self._open_pending()
+        self._write_groups()
+        self._judge_grouped()
         self._record_repeats()
         self._raise_priorities()
         rows = [
@@ -842,13 +1021,26 @@ def _page_impact_contacts(
     alert: IncomingAlert,
     ticket_id: int,
     title: str,
+    *,
+    joining: bool = False,
 ) -> None:
     """An impact category named by the alert's `impact` label pages its contacts at once
-    (Caseflow: data corruption → tech lead, DevOps lead, project lead, product support)."""
+    (Caseflow: data corruption → tech lead, DevOps lead, project lead, product support).
+    `joining`: the alert joins a ticket, which pages each category once."""
     policy = judged.policy
     impact = alert.labels.get("impact")
     category = next((c for c in policy.impact_categories if c.named_by(impact)), None)
     if category is None or not category.page_at_once:
+        return
+    key_prefix = f"{impact_key_prefix(ticket_id)}{category.name}."
+    if joining and session.scalar(
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.ticket_id == ticket_id,
+            OutboxMessage.idempotency_key.startswith(key_prefix, autoescape=True),
+        )
+        .limit(1)
+    ):
         return
     target = plan.Target(plan.TargetKind.group, category.name)
     found = resolve_targets(session, actor.org_id, (target,), policy, alert.service, now)
@@ -860,7 +1052,7 @@ def _page_impact_contacts(
             Page(
                 org_id=actor.org_id,
                 user_id=person.user_id,
-                key=f"{impact_key_prefix(ticket_id)}{category.name}.u{person.user_id}",
+                key=f"{key_prefix}u{person.user_id}",
                 subject=subject,
                 body=f"{subject}\nservice: {alert.service or '-'}\n"
                 f"You are paged because you are a {person.why}.",
@@ -902,6 +1094,34 @@ def _acknowledge(session: Session, actor: Actor, now: datetime, ticket: Ticket) 
         return "acknowledged"
     acknowledge_in(session, actor, now, ticket)
     return "acknowledged"
+
+
+def _annotate_member(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    ticket: Ticket,
+    alert: IncomingAlert,
+    print_: str,
+    firing: int,
+) -> str:
+    """A storm's member resolved while others still fire: the ticket stays as it is."""
+    still = (
+        "1 other alert of its group still fires"
+        if firing == 1
+        else (f"{firing} other alerts of its group still fire")
+    )
+    session.add(
+        Comment(
+            ticket_id=ticket.id,
+            author_id=None,
+            body=f"The {alert.source} alert {print_} resolved at the source; {still}",
+            via=actor.via.value,
+            created_at=now,
+        )
+    )
+    ticket.updated_at = now
+    return "annotated"
 
 
 def _resolve(

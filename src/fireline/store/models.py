@@ -4,7 +4,7 @@ from fireline.auth.models import ApiToken, User, WebSession
 from fireline.engine.models import EngineInstance
 from fireline.escalation.models import Escalation, EscalationPolicyRow, StepRow, Timer
 from fireline.incidents.models import Incident, IncidentMember, RoleAssignment
-from fireline.intake.models import AlertRow, Heartbeat, Integration, SilenceRow
+from fireline.intake.models import AlertRow, GroupedAlert, Heartbeat, Integration, SilenceRow
 from fireline.notify.models import ContactMethod, InboxMessage, NotificationRule, OutboxMessage
 from fireline.oncall.models import AbsenceRow, LayerRow, OverrideRow, ScheduleRow
 from fireline.orgs.models import Organisation, PolicyVersion, Team
@@ -24,6 +24,7 @@ __all__ = [
     "Escalation",
     "EscalationPolicyRow",
     "Event",
+    "GroupedAlert",
     "Heartbeat",
     "InboxMessage",
     "Incident",
