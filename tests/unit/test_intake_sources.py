@@ -90,6 +90,18 @@ def test_alertmanager_nanosecond_timestamp_parses_to_the_microsecond() -> None:
     assert alert.occurred_at == datetime(2026, 11, 27, 9, 18, 51, 723480, tzinfo=UTC)
 
 
+def test_alertmanager_alerts_left_out_of_a_group_are_logged_for_the_operator(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    whole = alertmanager.parse(am_message())
+    assert not [r for r in caplog.records if "left out" in r.getMessage()]
+    truncated = {**am_message(), "truncatedAlerts": 7}
+    assert alertmanager.parse(truncated) == whole  # those sent are taken in as they are
+    [warning] = [r for r in caplog.records if "left out" in r.getMessage()]
+    assert warning.levelname == "WARNING"
+    assert 'alertname="DiskFull"' in warning.getMessage() and "7 alerts" in warning.getMessage()
+
+
 def test_alertmanager_resolved_alert_resolves_at_its_end() -> None:
     resolved = am_alert("resolved", ends_at="2026-11-27T10:00:00.5Z")
     [alert] = alertmanager.parse(am_message(resolved, status="resolved"))

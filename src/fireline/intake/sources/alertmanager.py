@@ -3,6 +3,7 @@ resolved, each with Alertmanager's own fingerprint of its labels."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any, Literal
 
@@ -12,6 +13,7 @@ from fireline.intake.alert import Action, IncomingAlert, PayloadInvalid
 from fireline.intake.sources import numbers, validated
 
 SOURCE = "alertmanager"
+log = logging.getLogger("fireline.intake")
 
 
 class _Alert(BaseModel):
@@ -32,6 +34,7 @@ class _Message(BaseModel):
     version: str
     status: Literal["firing", "resolved"]
     groupKey: str = ""
+    truncatedAlerts: int = 0
     commonLabels: dict[str, str] = Field(default_factory=dict)
     externalURL: str = ""
     alerts: list[_Alert]
@@ -42,6 +45,15 @@ def parse(body: Any) -> list[IncomingAlert]:
     if message.version != "4":
         raise PayloadInvalid(
             "version", f"Alertmanager payload version 4 expected, not {message.version!r}"
+        )
+    if message.truncatedAlerts > 0:
+        # Alertmanager left these out of the group (the receiver's `max_alerts`): they never
+        # reach us, so an operator must hear of it.
+        log.warning(
+            "Alertmanager group %s left out %d alerts (the receiver's max_alerts): "
+            "they are not taken in; raise max_alerts or split the route",
+            message.groupKey or "(no group key)",
+            message.truncatedAlerts,
         )
     return [_alert(alert) for alert in message.alerts]
 
