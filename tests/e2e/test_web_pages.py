@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -278,6 +278,57 @@ def test_an_override_added_on_the_page_changes_who_is_on_call(
     page = web.get("/app/oncall/support").text
     assert 'data-testid="responder">grace<' in page
     assert "swap" in page
+
+
+@pytest.mark.parametrize(
+    ("starts", "utc"),
+    [
+        ("2026-12-01T22:00", "2026-12-01T21:00:00+00:00"),  # ada reads Berlin time
+        # Berlin's clocks skip 02:00-03:00 on 28 March 2027: the window starts at 03:00 CEST.
+        ("2027-03-28T02:30", "2027-03-28T01:00:00+00:00"),
+        # 02:30 comes twice on 31 October 2027: its first pass, still CEST.
+        ("2027-10-31T02:30", "2027-10-31T00:30:00+00:00"),
+    ],
+)
+def test_a_maintenance_window_planned_on_the_page_starts_on_the_persons_clock(
+    web: TestClient, world: World, starts: str, utc: str
+) -> None:
+    csrf = sign_in(web, "ada")
+    answer = web.post(
+        "/app/silences",
+        data={
+            "csrf_token": csrf,
+            "matchers": "service=search",
+            "starts": starts,
+            "hours": "3",
+            "reason": "database upgrade",
+            "kind": "maintenance",
+        },
+    )
+    assert "flash=" in answer.headers["location"], answer.headers["location"]
+    [planned] = web.get(
+        "/api/v1/silences", headers={"Authorization": f"Bearer {world.tokens['ada']}"}
+    ).json()
+    assert (planned["kind"], planned["state"]) == ("maintenance", "pending")
+    assert datetime.fromisoformat(planned["starts_at"]) == datetime.fromisoformat(utc)
+    assert datetime.fromisoformat(planned["ends_at"]) - datetime.fromisoformat(utc) == timedelta(
+        hours=3
+    )
+
+
+def test_a_silence_with_no_start_on_the_page_starts_now(
+    web: TestClient, world: World, clock: ManualClock
+) -> None:
+    csrf = sign_in(web, "ada")
+    data = {"csrf_token": csrf, "matchers": "service=search", "hours": "2", "reason": "known"}
+    assert "flash=" in web.post("/app/silences", data=data).headers["location"]
+    [now] = web.get(
+        "/api/v1/silences", headers={"Authorization": f"Bearer {world.tokens['ada']}"}
+    ).json()
+    assert now["state"] == "active"
+    assert datetime.fromisoformat(now["starts_at"]) == clock.now()
+    bad = web.post("/app/silences", data={**data, "starts": "next tuesday"})
+    assert "not%20a%20date%20and%20time" in bad.headers["location"]
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from fireline.auth.sessions import sign_in, sign_out
+from fireline.clock.wall import first_reading
 from fireline.context import DB, ClockDep
 from fireline.errors import FirelineError, Invalid, Unauthorized
 from fireline.incidents import service as incidents
@@ -123,11 +124,15 @@ def logout(request: Request, db: DB, clock: ClockDep, form: Form) -> RedirectRes
 
 
 def _local_time(value: str, zone: str, field: str) -> datetime:
-    """A `datetime-local` field, read in the person's own zone."""
+    """A `datetime-local` field, read on the person's own clock: a time DST skips is the
+    gap's end, one it repeats its first pass (as rotations read hand-offs)."""
     try:
-        return datetime.fromisoformat(value).replace(tzinfo=ZoneInfo(zone))
+        wall = datetime.fromisoformat(value)
     except ValueError:
         raise Invalid(field, f"{value!r} is not a date and time") from None
+    if wall.tzinfo is not None:
+        return wall
+    return first_reading(wall.date(), wall.time(), ZoneInfo(zone))
 
 
 @router.post("/app/incidents")
@@ -299,13 +304,16 @@ def add_silence(db: DB, clock: ClockDep, user: User, form: Form) -> RedirectResp
             hours = float(form.get("hours", "2"))
         except ValueError:
             raise Invalid("hours", "give the silence's length in hours") from None
+        starts_text = form.get("starts", "").strip()
+        starts = _local_time(starts_text, user.timezone, "starts") if starts_text else None
         intake.create_silence(
             db,
             clock,
             user.actor,
             NewSilence(
                 matchers=_matchers(form.get("matchers", "")),
-                ends_at=clock.now() + timedelta(hours=hours),
+                starts_at=starts,
+                ends_at=(starts or clock.now()) + timedelta(hours=hours),
                 reason=form.get("reason", ""),
                 kind="maintenance" if form.get("kind") == "maintenance" else "silence",
             ),
