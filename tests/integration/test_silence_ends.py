@@ -5,19 +5,25 @@ for the silence's end, or pages at once when the silence is ended early."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from test_intake_api import bearer, integration, storm_team
 
 from fireline.auth.models import User
 from fireline.clock.now import ManualClock
 from fireline.engine.cycle import Engine
+from fireline.engine.steps import escalations
 from fireline.intake.models import SilenceRow
 from fireline.notify.channels.registry import Channels
 from fireline.notify.models import OutboxMessage
+from fireline.orgs.service import store_policy, team_by_slug
+from fireline.policy.load import preset_text
 from fireline.store.db import Database
 from fireline.store.migrate import downgrade, upgrade
 from fireline.tickets.models import Ticket
@@ -31,18 +37,25 @@ def cycle(db: Database, clock: ManualClock) -> None:
     Engine(db, clock, Channels(db, clock, "test-secret"), instance="silence-engine").cycle()
 
 
-def meltano_paging(api: TestClient) -> str:
-    """Meltano pages ada at once for a critical alert; the generic integration's key."""
+def pages_ada(api: TestClient, team: str, delay_minutes: int = 5) -> None:
+    """The team's escalation policy: ada, then ada again after `delay_minutes`."""
     policy = api.post(
         "/api/v1/escalation-policies",
         json={
-            "slug": "meltano",
-            "name": "Meltano",
-            "teams": ["meltano"],
-            "steps": [{"targets": [{"kind": "person", "name": "ada"}], "delay_minutes": 5}],
+            "slug": team,
+            "name": team.title(),
+            "teams": [team],
+            "steps": [
+                {"targets": [{"kind": "person", "name": "ada"}], "delay_minutes": delay_minutes}
+            ],
         },
     )
     assert policy.status_code == 201, policy.text
+
+
+def meltano_paging(api: TestClient) -> str:
+    """Meltano pages ada at once for a critical alert; the generic integration's key."""
+    pages_ada(api, "meltano")
     created = api.post(
         "/api/v1/integrations", json={"team": "meltano", "kind": "generic", "name": "probe"}
     )
@@ -262,3 +275,125 @@ def test_migration_0011_marks_silences_already_ended_as_released(
     with db.transaction() as session:
         stored = session.execute(select(SilenceRow.ends_at, SilenceRow.released_at)).one()
     assert stored.released_at == stored.ends_at
+
+
+def storm_paging(api: TestClient, db: Database, clock: ManualClock, world: World) -> str:
+    """A Meltano team `storm` grouping two alerts of a service a minute, paging ada at once
+    for a critical alert; its generic integration's key."""
+    storm_team(db, clock, world, "meltano", alerts=2)
+    pages_ada(api, "storm")
+    return integration(api, "storm", "generic")
+
+
+def on_host(api: TestClient, key: str, dedup: str, host: str, action: str = "trigger") -> Any:
+    alert = {
+        "title": "Tap failing",
+        "service": "taps",
+        "severity": "critical",
+        "dedup_key": dedup,
+        "action": action,
+        "labels": {"host": host},
+    }
+    answer = api.post("/api/v1/alerts/generic", json=alert, headers=bearer(key))
+    assert answer.status_code == 202, answer.text
+    return answer.json()["alerts"][0]
+
+
+def silence_host(api: TestClient, clock: ManualClock, host: str) -> None:
+    answer = api.post(
+        "/api/v1/silences",
+        json={
+            "matchers": [{"name": "host", "op": "=", "value": host}],
+            "ends_at": (clock.now() + timedelta(hours=2)).isoformat(),
+            "reason": "db2 is being rebuilt",
+        },
+    )
+    assert answer.status_code == 201, answer.text
+
+
+def test_a_storms_ticket_pages_while_one_of_its_firing_alerts_is_not_silenced(
+    api: TestClient, world: World, db: Database, clock: ManualClock
+) -> None:
+    # Alertmanager mutes a group only when every alert of it still firing is silenced.
+    key = storm_paging(api, db, clock, world)
+    first, second = on_host(api, key, "a", "db1"), on_host(api, key, "b", "db2")
+    assert (first["outcome"], second["outcome"]) == ("opened", "grouped")
+    silence_host(api, clock, "db2")
+    cycle(db, clock)
+    assert len(pages(db)) == 1
+
+
+def test_a_storms_ticket_is_silenced_when_its_only_alert_still_firing_is(
+    api: TestClient, world: World, db: Database, clock: ManualClock
+) -> None:
+    key = storm_paging(api, db, clock, world)
+    first = on_host(api, key, "a", "db1")
+    on_host(api, key, "b", "db2")
+    assert on_host(api, key, "a", "db1", action="resolve")["outcome"] == "annotated"
+    silence_host(api, clock, "db2")
+    cycle(db, clock)
+    assert pages(db) == []
+    assert len(events(db, first["ticket_id"], "escalation.silenced")) == 1
+
+
+def test_an_alert_resolved_under_a_new_fingerprint_is_not_released(
+    api: TestClient, world: World, db: Database, clock: ManualClock
+) -> None:
+    key = meltano_paging(api)
+
+    def keyless(action: str) -> Any:
+        alert = {"title": "Tap failing", "service": "tap-github", "severity": "critical"}
+        answer = api.post(
+            "/api/v1/alerts/generic",
+            json={**alert, "action": action, "labels": {"host": "h1"}},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        assert answer.status_code == 202, answer.text
+        return answer.json()["alerts"][0]
+
+    silence(api, clock, hours=1)
+    assert keyless("trigger")["outcome"] == "silenced"
+    # The team now fingerprints alerts without a key by service and title alone.
+    policy = yaml.safe_load(preset_text("meltano"))
+    policy["alerts"]["fingerprint"] = ["service", "title"]
+    with db.transaction() as session:
+        team = team_by_slug(session, world.org_id, "meltano")
+        text = yaml.safe_dump(policy, sort_keys=False, allow_unicode=True)
+        store_policy(session, clock, team, text, "meltano.yaml", None)
+    clock.advance(timedelta(minutes=10))
+    keyless("resolve")
+    clock.advance(timedelta(hours=1))
+    cycle(db, clock)
+    assert tickets(db) == []
+
+
+def test_a_silence_ended_while_the_engine_holds_its_escalation_pages_within_minutes(
+    api: TestClient, world: World, db: Database, clock: ManualClock, monkeypatch: Any
+) -> None:
+    key = meltano_paging(api)
+    send(api, key)
+    silence_id = silence(api, clock, hours=8)
+    judge = escalations.silences_covering
+    ended: list[int] = []
+    expiring: list[threading.Thread] = []
+
+    def end_silence() -> None:
+        ended.append(api.delete(f"/api/v1/silences/{silence_id}").status_code)
+
+    def ended_meanwhile(session: Any, now: datetime, held: Any) -> Any:
+        found = judge(session, now, held)
+        if not expiring:
+            # A person ends the silence while the engine decides. PostgreSQL lets the end
+            # commit meanwhile; SQLite makes it wait for the engine's commit.
+            expiring.append(threading.Thread(target=end_silence))
+            expiring[0].start()
+            expiring[0].join(timeout=20 if db.dialect == "postgresql" else 0.2)
+        return found
+
+    monkeypatch.setattr(escalations, "silences_covering", ended_meanwhile)
+    cycle(db, clock)
+    expiring[0].join(timeout=20)
+    assert pages(db) == []
+    clock.advance(escalations.SILENCE_RECHECK)
+    cycle(db, clock)
+    assert ended == [200] and len(pages(db)) == 1

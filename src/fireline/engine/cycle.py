@@ -11,6 +11,7 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -83,8 +84,9 @@ class Engine:
     def cycle(self) -> CycleReport:
         """Run each step once: silent heartbeats, ended silences, due escalation timers, then
         the outbox."""
-        late = heartbeats.run(self.db, self.clock, self.batch)
-        released = silence_ends.run(self.db, self.clock, self.batch)
+        # A failing step must not stop the paging behind it: each is tried again next cycle.
+        late = self._step("heartbeats", heartbeats.run)
+        released = self._step("silence ends", silence_ends.run)
         timers = escalations.run(self.db, self.clock, self.instance, self.lease, self.batch)
         deliveries = outbox.run(
             self.db, self.clock, self.instance, self.lease, self.batch, self.channels
@@ -97,6 +99,13 @@ class Engine:
                 session.add(me)
             me.last_cycle_at, me.cycles = now, me.cycles + 1
         return CycleReport(now, timers, deliveries, late, released)
+
+    def _step(self, name: str, run: Callable[[Database, Clock, int], int]) -> int:
+        try:
+            return run(self.db, self.clock, self.batch)
+        except Exception:
+            log.exception("engine step %s failed; tried again next cycle", name)
+            return 0
 
     def wake(self) -> None:
         """Cycle now rather than at the next interval: work was just committed (a new

@@ -64,25 +64,6 @@ class AlertRow(Base):
     received_at: Mapped[datetime]
 
 
-class GroupedAlert(Base):
-    """A fingerprint that joined another's open ticket in a storm, and, once one has
-    joined, that ticket's own: its repeats, acknowledgements and resolutions reach the
-    ticket, and the ticket resolves when the last of them still firing resolves."""
-
-    __tablename__ = "grouped_alerts"
-    __table_args__ = (
-        Index("ix_grouped_alerts_integration_fingerprint", "integration_id", "fingerprint"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
-    integration_id: Mapped[int] = mapped_column(ForeignKey("integrations.id"))
-    fingerprint: Mapped[str] = mapped_column(String(300))
-    firing: Mapped[bool]
-    joined_at: Mapped[datetime]
-    resolved_at: Mapped[datetime | None]
-
-
 class SilenceRow(Base):
     """Matchers with a start and an end; maintenance windows are silences planned ahead."""
 
@@ -103,4 +84,4 @@ class SilenceRow(Base):
     released_at: Mapped[datetime | None]
 
 
-__all__ = ["AlertRow", "GroupedAlert", "Heartbeat", "Integration", "SilenceRow"]
+__all__ = ["AlertRow", "Heartbeat", "Integration", "SilenceRow"]

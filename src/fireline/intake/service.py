@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,7 +27,7 @@ from fireline.incidents.service import declare_for_ticket
 from fireline.incidents.workflow import TransitionRefused
 from fireline.intake.alert import Action, IncomingAlert
 from fireline.intake.fingerprint import fingerprint
-from fireline.intake.models import AlertRow, GroupedAlert, Heartbeat, Integration, SilenceRow
+from fireline.intake.models import AlertRow, Heartbeat, Integration, SilenceRow
 from fireline.intake.schemas import (
     AlertOutcome,
     HeartbeatView,
@@ -38,13 +38,12 @@ from fireline.intake.schemas import (
     SilenceView,
 )
 from fireline.intake.wire import pickled_as_values
-from fireline.notify.models import OutboxMessage
 from fireline.notify.outbox import Page, enqueue, impact_key_prefix
 from fireline.orgs.models import Team
 from fireline.orgs.service import PolicyInForce, team_and_policy, team_by_slug
 from fireline.store.bulk import copy_rows
 from fireline.store.db import Database
-from fireline.tickets.models import Comment, Ticket
+from fireline.tickets.models import Comment, GroupedAlert, Ticket
 from fireline.tickets.schemas import DeclareFromTicket, NewTicket
 from fireline.tickets.service import (
     UPSTREAM,
@@ -57,12 +56,14 @@ from fireline.tickets.service import (
     open_in,
     raise_priority_in,
 )
+from fireline.timeline.models import Event
 from fireline.timeline.service import record
 from fireline.triage.classify import classify, incident_criteria_met
 from fireline.triage.route import Owner, owner_of
 from fireline.triage.silence import Matcher, MatcherInvalid, Op, Silence, facts_of, silencing
 
 KINDS = ("alertmanager", "sentry", "pagerduty", "generic")
+IMPACT_PAGED = "alert.impact_paged"
 T = TypeVar("T")
 
 
@@ -266,18 +267,13 @@ def accept_in(
     requests: Sequence[tuple[Source, Sequence[IncomingAlert]]],
     guarded: bool = True,
     recall: Recall | None = None,
-    prints: Sequence[Sequence[str]] | None = None,
 ) -> list[list[AlertOutcome]]:
     """`accept_many` in the caller's transaction. `guarded`: a new ticket that loses a race
     for its fingerprint joins the winner's ticket (each insert runs in a savepoint);
-    unguarded, the race fails the transaction. `prints`: the alerts' fingerprints, when
-    they were taken before (a silenced alert released), rather than taken now."""
+    unguarded, the race fails the transaction."""
     now = clock.now()
     batch = _Batch(session, clock, now, guarded, recall or Recall(seconds=0))
-    if prints is None:
-        prints = [
-            [batch.fingerprint(source, alert) for alert in alerts] for source, alerts in requests
-        ]
+    prints = [[batch.fingerprint(source, alert) for alert in alerts] for source, alerts in requests]
     batch.find_open_tickets(
         {(source.id, p) for (source, _), ps in zip(requests, prints, strict=True) for p in ps},
         {source.id for source, _ in requests if batch.groups(source)},
@@ -319,12 +315,14 @@ class _TicketRef:
     pending: _Pending | None = None
     priority: str | None = None  # a stored ticket's, as the batch found it
     set_by_person: bool = False  # then only a person changes it (a mitigation stands)
-    # A repeat that the policy classifies above that priority: (level, rule, fingerprint),
+    # A repeat that the policy classifies above that priority: (level, rule, fingerprint,
+    # how the alert came: repeated, joined a group),
     # and the integration it came through.
-    raise_to: tuple[str, str, str] | None = None
+    raise_to: tuple[str, str, str, str] | None = None
     raised_by: Source | None = None
     # The ticket's own (integration, fingerprint): a storm's group includes it.
     own: tuple[int, str] | None = None
+    opened_here: bool = False  # by this batch, from an alert firing now
 
 
 @dataclass
@@ -347,8 +345,16 @@ class _Pending:
 
 # The statements every batch runs, built once: building a select and its cache key on each
 # call cost SQLAlchemy 250-500 µs, against about 80 µs to execute one built beforehand.
+# What a batch knows of a stored ticket it may join (`_TicketRef`).
+_TICKET_REF_COLUMNS = (
+    Ticket.id,
+    Ticket.integration_id,
+    Ticket.fingerprint,
+    Ticket.priority,
+    Ticket.priority_source,
+)
 _OPEN_TICKETS_OF = (
-    select(Ticket.id, Ticket.fingerprint, Ticket.priority, Ticket.priority_source)
+    select(*_TICKET_REF_COLUMNS)
     .where(
         Ticket.integration_id == bindparam("integration_id"),
         Ticket.fingerprint.in_(bindparam("prints", expanding=True)),
@@ -357,17 +363,10 @@ _OPEN_TICKETS_OF = (
     .order_by(Ticket.id)
     .with_for_update()
 )
-# Those yet to start too: a silence says itself when it covers an alert, so a maintenance
-# window recalled before it began still starts on time.
-# The open tickets that fingerprints of one integration joined in a storm.
+# The open tickets that fingerprints of one integration joined in a storm; read unlocked,
+# then locked with the integration's own tickets in one statement, in id order.
 _GROUP_MEMBERS_OF = (
-    select(
-        GroupedAlert.ticket_id,
-        GroupedAlert.fingerprint,
-        GroupedAlert.firing,
-        Ticket.priority,
-        Ticket.priority_source,
-    )
+    select(GroupedAlert.ticket_id, GroupedAlert.fingerprint, GroupedAlert.firing)
     .join(Ticket, Ticket.id == GroupedAlert.ticket_id)
     .where(
         GroupedAlert.integration_id == bindparam("integration_id"),
@@ -375,8 +374,24 @@ _GROUP_MEMBERS_OF = (
         Ticket.is_open,
     )
     .order_by(GroupedAlert.ticket_id)
-    .with_for_update(of=Ticket)
 )
+_OPEN_TICKETS_OR_GROUPS_OF = (
+    select(*_TICKET_REF_COLUMNS)
+    .where(
+        or_(
+            and_(
+                Ticket.integration_id == bindparam("integration_id"),
+                Ticket.fingerprint.in_(bindparam("prints", expanding=True)),
+            ),
+            Ticket.id.in_(bindparam("groups", expanding=True)),
+        ),
+        Ticket.is_open,
+    )
+    .order_by(Ticket.id)
+    .with_for_update()
+)
+# Those yet to start too: a silence says itself when it covers an alert, so a maintenance
+# window recalled before it began still starts on time.
 _UNENDED_SILENCES = select(
     SilenceRow.id, SilenceRow.matchers, SilenceRow.starts_at, SilenceRow.ends_at
 ).where(SilenceRow.org_id == bindparam("org_id"), SilenceRow.ends_at > bindparam("now"))
@@ -464,30 +479,34 @@ class _Batch:
         for source_id, print_ in prints:
             by_source.setdefault(source_id, []).append(print_)
             self.tickets[source_id, print_] = None
+        connection = self.session.connection()
         for source_id, wanted in by_source.items():
             for start in range(0, len(wanted), 1000):
-                found = self.session.connection().execute(
-                    _OPEN_TICKETS_OF,
-                    {"integration_id": source_id, "prints": wanted[start : start + 1000]},
-                )
-                for ticket_id, found_print, priority, chosen_by in found:
-                    assert found_print is not None
-                    self.tickets[source_id, found_print] = _TicketRef(
+                asked = wanted[start : start + 1000]
+                chunk = {"integration_id": source_id, "prints": asked}
+                joined: dict[int, list[tuple[str, bool]]] = {}
+                if source_id in grouping:
+                    for ticket_id, member, firing in connection.execute(_GROUP_MEMBERS_OF, chunk):
+                        joined.setdefault(ticket_id, []).append((member, firing))
+                if joined:
+                    found = connection.execute(
+                        _OPEN_TICKETS_OR_GROUPS_OF, {**chunk, "groups": sorted(joined)}
+                    )
+                else:
+                    found = connection.execute(_OPEN_TICKETS_OF, chunk)
+                asked_set = set(asked) if joined else set()
+                for ticket_id, integration_id, found_print, priority, chosen_by in found:
+                    ref = _TicketRef(
                         ticket_id, priority=priority, set_by_person=chosen_by == "person"
                     )
-            if source_id not in grouping:
-                continue
-            for start in range(0, len(wanted), 1000):
-                members = self.session.connection().execute(
-                    _GROUP_MEMBERS_OF,
-                    {"integration_id": source_id, "prints": wanted[start : start + 1000]},
-                )
-                for ticket_id, member, firing, priority, chosen_by in members:
-                    self.members[source_id, member] = firing
-                    if self.tickets[source_id, member] is None:
-                        self.tickets[source_id, member] = _TicketRef(
-                            ticket_id, priority=priority, set_by_person=chosen_by == "person"
-                        )
+                    if integration_id == source_id and (not joined or found_print in asked_set):
+                        assert found_print is not None
+                        self.tickets[source_id, found_print] = ref
+                    # Still open, now that it is locked: its group's members reach it.
+                    for member, firing in joined.get(ticket_id, ()):
+                        self.members[source_id, member] = firing
+                        if self.tickets[source_id, member] is None:
+                            self.tickets[source_id, member] = ref
 
     def take(self, source: Source, alert: IncomingAlert, print_: str) -> _Outcome:
         team, judged = self._judge(source)
@@ -517,14 +536,19 @@ class _Batch:
             assert locked is not None
             if alert.action is Action.acknowledge:
                 outcome = _acknowledge(self.session, source.actor, self.now, locked)
-            elif (firing := self._resolve_member(locked.id, source.id, print_)) is not None:
+            elif self.groups(source) and (
+                firing := self._resolve_member(locked.id, source.id, print_)
+            ):
                 outcome = _annotate_member(
                     self.session, source.actor, self.now, locked, alert, print_, firing
                 )
             else:
                 outcome = _resolve(self.session, source.actor, self.now, locked, judged, alert)
                 if not locked.is_open:
-                    self.tickets[source.id, print_] = None
+                    # Its group is over too: a member firing later in the batch opens anew.
+                    for known, ref in self.tickets.items():
+                        if ref is not None and ref.id == locked.id:
+                            self.tickets[known] = None
                     for storm in self.storms.values():  # a storm joins no closed ticket
                         if storm.ticket is not None and storm.ticket.id == locked.id:
                             storm.ticket = None
@@ -582,7 +606,7 @@ class _Batch:
         self.joins.append((ticket, source.id, print_))
         self.grouped.append((source, alert, ticket))
         if alert.signals or alert.labels:
-            _note_raise(judged, ticket, alert, print_, source)
+            _note_raise(judged, ticket, alert, print_, source, "joined its group, and meets")
 
     def _write_groups(self) -> None:
         """Store the batch's new group members, with each group's own ticket fingerprint the
@@ -603,32 +627,53 @@ class _Batch:
             rows: dict[tuple[int, int, str], dict[str, Any]] = {}
             for ref, source_id, print_ in joins:
                 assert ref.id is not None
-                own = ref.own
-                for member in ([own] if own is not None else []) + [(source_id, print_)]:
-                    key = (ref.id, *member)
+                members = [(source_id, print_, True)]
+                if ref.own is not None and (ref.id, *ref.own) not in stored:
+                    members.insert(0, (*ref.own, ref.opened_here or self._fires(*ref.own)))
+                for integration_id, member, firing in members:
+                    key = (ref.id, integration_id, member)
                     if key not in stored and key not in rows:
                         rows[key] = {
                             "ticket_id": ref.id,
-                            "integration_id": member[0],
-                            "fingerprint": member[1],
-                            "firing": True,
+                            "integration_id": integration_id,
+                            "fingerprint": member,
+                            "firing": firing,
                             "joined_at": self.now,
-                            "resolved_at": None,
+                            "resolved_at": None if firing else self.now,
                         }
             copy_rows(self.session, GroupedAlert, list(rows.values()))
         refiring, self.refiring = self.refiring, set()
         for source_id, print_ in sorted(refiring):
+            holder = self.tickets[source_id, print_]
+            if holder is None or holder.id is None:
+                continue  # its ticket closed in this batch
             self.session.execute(
                 update(GroupedAlert)
                 .where(
+                    GroupedAlert.ticket_id == holder.id,
                     GroupedAlert.integration_id == source_id,
                     GroupedAlert.fingerprint == print_,
-                    GroupedAlert.ticket_id.in_(
-                        select(Ticket.id).where(Ticket.is_open).scalar_subquery()
-                    ),
                 )
                 .values(firing=True, resolved_at=None)
             )
+
+    def _fires(self, integration_id: int, print_: str) -> bool:
+        """Whether a stored ticket's own alert still fires: its latest event is a trigger
+        (a ticket the policy only annotates stays open after its alert resolves)."""
+        org_id = self.session.scalar(
+            select(Integration.org_id).where(Integration.id == integration_id)
+        )
+        latest = self.session.scalar(
+            select(AlertRow.action)
+            .where(
+                AlertRow.org_id == org_id,
+                AlertRow.fingerprint == print_,
+                AlertRow.integration_id == integration_id,
+            )
+            .order_by(AlertRow.id.desc())
+            .limit(1)
+        )
+        return latest != Action.resolve.value
 
     def _resolve_member(self, ticket_id: int, source_id: int, print_: str) -> int | None:
         """If the ticket holds a storm's group: mark this member resolved, and return how
@@ -696,7 +741,7 @@ class _Batch:
                 )
             )
             latest = self.session.execute(
-                select(Ticket.id, Ticket.integration_id, Ticket.fingerprint)
+                select(*_TICKET_REF_COLUMNS)
                 .where(
                     Ticket.team_id == team.id,
                     Ticket.service == service,
@@ -711,7 +756,12 @@ class _Batch:
             ref = None
             if latest is not None:
                 own = (latest.integration_id, latest.fingerprint)
-                ref = _TicketRef(latest.id, own=own if None not in own else None)
+                ref = _TicketRef(
+                    latest.id,
+                    priority=latest.priority,
+                    set_by_person=latest.priority_source == "person",
+                    own=own if None not in own else None,
+                )
             self.storms[key] = _Storm(recent or 0, ref)
         return self.storms[key]
 
@@ -741,6 +791,7 @@ class _Batch:
             None,
             pending=_Pending(source, new, triage, alert, print_, owner),
             own=(source.id, print_),
+            opened_here=True,
         )
         self.tickets[source.id, print_] = ref
         self.pending.append(ref)
@@ -902,12 +953,19 @@ class _Batch:
                 continue
             ticket = self.session.get(Ticket, ref.id)
             assert ticket is not None
-            if not ticket.is_open:
-                continue
-            level, rule, print_ = ref.raise_to
+            level, rule, print_, how = ref.raise_to
             source = ref.raised_by
-            note = f"alert {print_} repeated, and now meets rule {rule}"
             _, judged = self._judge(source)
+            # Judged against the ticket as it now stands (a ticket the batch opened has its
+            # first alert's priority): never lower, never over a person's choice.
+            ranks = {known.name: known.rank for known in judged.policy.levels}
+            if (
+                not ticket.is_open
+                or ticket.priority_source == "person"
+                or ranks[level] >= ranks.get(ticket.priority or "", len(ranks) + 1)
+            ):
+                continue
+            note = f"alert {print_} {how} rule {rule}"
             raise_priority_in(
                 self.session, source.actor, self.now, ticket, judged, level, note, rule
             )
@@ -953,11 +1011,17 @@ class _Batch:
 
 
 def _note_raise(
-    judged: PolicyInForce, ref: _TicketRef, alert: IncomingAlert, print_: str, source: Source
+    judged: PolicyInForce,
+    ref: _TicketRef,
+    alert: IncomingAlert,
+    print_: str,
+    source: Source,
+    how: str = "repeated, and now meets",
 ) -> None:
-    """Keep, on a stored ticket's reference, the highest level a repeat is classified at,
-    if it is above the ticket's priority (never lower: lowering is a person's mitigation)."""
-    if ref.id is None or ref.set_by_person:
+    """Keep, on a ticket's reference, the highest level a repeat or a grouped alert is
+    classified at, if it is above the ticket's priority as known (never lower: lowering is
+    a person's mitigation); `_raise_priorities` checks it against the ticket at the end."""
+    if ref.set_by_person:
         return
     policy = judged.policy
     verdict = classify(policy, alert.signals, alert.labels)
@@ -966,7 +1030,7 @@ def _note_raise(
     ranks = {level.name: level.rank for level in policy.levels}
     current = ref.raise_to[0] if ref.raise_to else ref.priority
     if current is None or ranks[verdict.level] < ranks.get(current, len(ranks) + 1):
-        ref.raise_to, ref.raised_by = (verdict.level, verdict.rule, print_), source
+        ref.raise_to, ref.raised_by = (verdict.level, verdict.rule, print_, how), source
 
 
 def unended_silences(session: Session, org_id: int, now: datetime) -> list[Silence]:
@@ -1032,16 +1096,18 @@ def _page_impact_contacts(
     category = next((c for c in policy.impact_categories if c.named_by(impact)), None)
     if category is None or not category.page_at_once:
         return
-    key_prefix = f"{impact_key_prefix(ticket_id)}{category.name}."
+    told = f"impact {category.name}:"
     if joining and session.scalar(
-        select(OutboxMessage.id)
+        select(Event.id)
         .where(
-            OutboxMessage.ticket_id == ticket_id,
-            OutboxMessage.idempotency_key.startswith(key_prefix, autoescape=True),
+            Event.ticket_id == ticket_id,
+            Event.kind == IMPACT_PAGED,
+            Event.summary.startswith(told, autoescape=True),
         )
         .limit(1)
     ):
-        return
+        return  # this ticket's impact was paged (or found nobody to page) already
+    key_prefix = f"{impact_key_prefix(ticket_id)}{category.name}."
     target = plan.Target(plan.TargetKind.group, category.name)
     found = resolve_targets(session, actor.org_id, (target,), policy, alert.service, now)
     subject = f"[{category.title or category.name}] #{ticket_id} {title}"
@@ -1067,8 +1133,8 @@ def _page_impact_contacts(
         session,
         actor,
         now,
-        "alert.impact_paged",
-        f"impact {category.name}: paged {paged} at once{notes}",
+        IMPACT_PAGED,
+        f"{told} paged {paged} at once{notes}",
         ticket_id=ticket_id,
         category=category.name,
         people=[p.handle for p in found.recipients],

@@ -16,9 +16,12 @@ from sqlalchemy.orm import Session
 
 from fireline.clock.now import Clock
 from fireline.intake.alert import Action, IncomingAlert
+from fireline.intake.fingerprint import fingerprint
 from fireline.intake.models import AlertRow, Integration, SilenceRow
 from fireline.intake.service import Source, accept_in, unended_silences
 from fireline.orgs.models import Team
+from fireline.orgs.service import team_and_policy
+from fireline.tickets.models import GroupedAlert
 from fireline.timeline.service import event_row, record_rows
 from fireline.triage.silence import Silence, facts_of, silencing
 
@@ -29,8 +32,10 @@ def silences_covering(
     session: Session, now: datetime, tickets: Mapping[int, int]
 ) -> dict[int, Silence]:
     """The silence in force at `now` over each alert ticket (`tickets`: id → organisation),
-    judged on the ticket's latest firing alert as if it arrived now. A ticket opened by hand
-    has no alert, and no silence covers it."""
+    judged on the latest firing alert of each fingerprint it holds, as if it arrived now.
+    A storm's ticket is covered only while every alert of its group still firing is (as
+    Alertmanager mutes a group); of the silences covering them, the one that ends first. A
+    ticket opened by hand has no alert, and no silence covers it."""
     active: dict[int, list[Silence]] = {}
     for org_id in set(tickets.values()):
         found = [s for s in unended_silences(session, org_id, now) if s.active(now)]
@@ -42,28 +47,45 @@ def silences_covering(
     latest = (
         select(func.max(AlertRow.id))
         .where(AlertRow.ticket_id.in_(wanted), AlertRow.action == Action.trigger.value)
-        .group_by(AlertRow.ticket_id)
+        .group_by(AlertRow.ticket_id, AlertRow.integration_id, AlertRow.fingerprint)
         .scalar_subquery()
     )
     rows = session.execute(
         select(
             AlertRow.ticket_id,
             AlertRow.org_id,
+            AlertRow.integration_id,
             AlertRow.fingerprint,
             AlertRow.title,
             AlertRow.service,
             AlertRow.details,
         ).where(AlertRow.id.in_(latest))
-    )
-    covering: dict[int, Silence] = {}
-    for ticket_id, org_id, print_, title, service, details in rows:
+    ).all()
+    members = {
+        (ticket_id, integration_id, print_): firing
+        for ticket_id, integration_id, print_, firing in session.execute(
+            select(
+                GroupedAlert.ticket_id,
+                GroupedAlert.integration_id,
+                GroupedAlert.fingerprint,
+                GroupedAlert.firing,
+            ).where(GroupedAlert.ticket_id.in_(wanted))
+        )
+    }
+    grouped = {ticket_id for ticket_id, _, _ in members}
+    judged: dict[int, list[Silence | None]] = {}
+    for ticket_id, org_id, integration_id, print_, title, service, details in rows:
+        if ticket_id in grouped and not members.get((ticket_id, integration_id, print_)):
+            continue  # resolved, or no longer of the group: it asks for no silence
         facts = facts_of(
             details.get("labels") or {}, service, print_, title, details.get("source") or ""
         )
-        silence = silencing(active[org_id], facts, now)
-        if silence is not None and ticket_id is not None:
-            covering[ticket_id] = silence
-    return covering
+        judged.setdefault(ticket_id, []).append(silencing(active[org_id], facts, now))
+    return {
+        ticket_id: min(found, key=lambda silence: silence.ends_at)
+        for ticket_id, verdicts in judged.items()
+        if (found := [v for v in verdicts if v is not None]) and len(found) == len(verdicts)
+    }
 
 
 def release_ended_silences(session: Session, clock: Clock, limit: int) -> int:
@@ -128,19 +150,33 @@ def _release(session: Session, clock: Clock, silence_id: int, org_id: int) -> No
         ).scalars()
     }
     requests: list[tuple[Source, list[IncomingAlert]]] = []
-    prints: list[list[str]] = []
     told: list[tuple[int, datetime, str]] = []
     for integration_id, last_id, first_at, times in still_firing:
         source = sources.get(integration_id)
         if source is None:  # revoked since: its alerts are no longer taken in
             continue
         row = alerts[last_id]
-        requests.append((source, [_incoming(row)]))
-        prints.append([row.fingerprint])
-        told.append((times, first_at, row.fingerprint))
+        alert = _incoming(row)
+        # Taken in as it would be now: under the fingerprint the team's policy now gives it,
+        # if nothing has come of that fingerprint since either.
+        _, judged = team_and_policy(session, org_id, source.team_slug)
+        now_print = fingerprint(alert, judged.policy.alerts.fingerprint)
+        if now_print != row.fingerprint and session.scalar(
+            select(AlertRow.id)
+            .where(
+                AlertRow.org_id == org_id,
+                AlertRow.fingerprint == now_print,
+                AlertRow.integration_id == integration_id,
+                AlertRow.id > last_id,
+            )
+            .limit(1)
+        ):
+            continue
+        requests.append((source, [alert]))
+        told.append((times, first_at, now_print))
     if not requests:
         return
-    outcomes = accept_in(session, clock, requests, prints=prints)
+    outcomes = accept_in(session, clock, requests)
     now = clock.now()
     events = []
     for (source, _), (outcome,), (times, first_at, print_) in zip(

@@ -4,13 +4,13 @@ from fireline.auth.models import ApiToken, User, WebSession
 from fireline.engine.models import EngineInstance
 from fireline.escalation.models import Escalation, EscalationPolicyRow, StepRow, Timer
 from fireline.incidents.models import Incident, IncidentMember, RoleAssignment
-from fireline.intake.models import AlertRow, GroupedAlert, Heartbeat, Integration, SilenceRow
+from fireline.intake.models import AlertRow, Heartbeat, Integration, SilenceRow
 from fireline.notify.models import ContactMethod, InboxMessage, NotificationRule, OutboxMessage
 from fireline.oncall.models import AbsenceRow, LayerRow, OverrideRow, ScheduleRow
 from fireline.orgs.models import Organisation, PolicyVersion, Team
 from fireline.statuspage.models import StatusComponent, StatusNotice, StatusUpdate
 from fireline.store.base import Base
-from fireline.tickets.models import Comment, Link, PriorityChange, Ticket
+from fireline.tickets.models import Comment, GroupedAlert, Link, PriorityChange, Ticket
 from fireline.timeline.models import Event
 
 __all__ = [

@@ -111,4 +111,24 @@ class PriorityChange(Base):
     at: Mapped[datetime]
 
 
-__all__ = ["Comment", "Link", "PriorityChange", "Ticket"]
+class GroupedAlert(Base):
+    """A fingerprint that joined another's open ticket in a storm, and, once one has
+    joined, that ticket's own: its repeats, acknowledgements and resolutions reach the
+    ticket, and the ticket resolves when the last of them still firing resolves. A closed
+    ticket's group is over: its rows are never looked up, and go if the ticket reopens."""
+
+    __tablename__ = "grouped_alerts"
+    __table_args__ = (
+        Index("ix_grouped_alerts_integration_fingerprint", "integration_id", "fingerprint"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    integration_id: Mapped[int] = mapped_column(ForeignKey("integrations.id"))
+    fingerprint: Mapped[str] = mapped_column(String(300))
+    firing: Mapped[bool]
+    joined_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+
+
+__all__ = ["Comment", "GroupedAlert", "Link", "PriorityChange", "Ticket"]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import TextClause, func, or_, select, text
+from sqlalchemy import TextClause, delete, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from fireline.auth.actor import Actor, Role
@@ -25,7 +25,7 @@ from fireline.policy.schema import UnknownLevel
 from fireline.statuspage.notices import close_notices, open_upstream_notice
 from fireline.store.bulk import insert_with_ids
 from fireline.store.db import Database
-from fireline.tickets.models import Comment, Link, PriorityChange, Ticket
+from fireline.tickets.models import Comment, GroupedAlert, Link, PriorityChange, Ticket
 from fireline.tickets.schemas import (
     CommentView,
     LinkView,
@@ -729,7 +729,11 @@ def move_in(
         escalation.stop(session, actor, now, ticket.id)
         if UPSTREAM in ticket.labels:  # only an upstream ticket has a notice (labels only grow)
             close_notices(session, now, ticket.id)
-    elif target.open and not previous.open and ticket.priority is not None:
+    if target.open and not previous.open:
+        # A storm's group ended with its ticket (a closed ticket's group is never looked
+        # up): reopened, the ticket stands for its own alert alone.
+        session.execute(delete(GroupedAlert).where(GroupedAlert.ticket_id == ticket.id))
+    if target.open and not previous.open and ticket.priority is not None:
         escalation.restart(
             session,
             actor,

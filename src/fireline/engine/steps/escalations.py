@@ -39,6 +39,8 @@ from fireline.timeline.models import Event
 from fireline.timeline.service import event_row
 
 log = logging.getLogger("fireline.engine")
+# How often an escalation held by a silence looks again whether it still is.
+SILENCE_RECHECK = timedelta(minutes=5)
 
 
 def _engine_actor(org_id: int) -> Actor:
@@ -160,6 +162,7 @@ _TIMER_COLUMNS = (
     Timer.step,
     Timer.cycle,
     Timer.due_at,
+    Timer.silence_id,
 )
 _ESCALATION_COLUMNS = (
     Escalation.id,
@@ -237,20 +240,22 @@ def _decide(
             continue
         silence = silenced.get(ticket.id)
         if silence is not None:
-            # A silenced alert notifies nobody; the step waits for the silence's end (or
-            # sooner, if it is ended early: the timer names it).
-            until = silence.ends_at
-            writes.timer(timer, timer.epoch, position, until, silence_id=silence.id)
-            writes.done(timer, f"silenced until {until.isoformat()}")
-            writes.event(
-                escalation.org_id,
-                "escalation.silenced",
-                f"{_label(position)}: silence {silence.id} covers this ticket's alert; "
-                f"paging waits for its end at {until.isoformat()}",
-                ticket.id,
-                silence=silence.id,
-                until=until.isoformat(),
-            )
+            # A silenced alert notifies nobody: the step waits for the silence's end, looking
+            # again every SILENCE_RECHECK (the silence ended early, the alerts it covered
+            # changed); ending a silence also makes the timers naming it due at once.
+            again = min(silence.ends_at, now + SILENCE_RECHECK)
+            writes.timer(timer, timer.epoch, position, again, silence_id=silence.id)
+            writes.done(timer, f"silenced by silence {silence.id} until {again.isoformat()}")
+            if timer.silence_id != silence.id:
+                writes.event(
+                    escalation.org_id,
+                    "escalation.silenced",
+                    f"{_label(position)}: silence {silence.id} covers this ticket's alerts; "
+                    f"paging waits for its end at {silence.ends_at.isoformat()}",
+                    ticket.id,
+                    silence=silence.id,
+                    until=silence.ends_at.isoformat(),
+                )
             continue
         steps.append((timer, escalation, ticket, steps_of, position))
     found = resolve_many(
