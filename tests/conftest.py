@@ -111,10 +111,21 @@ def sqlite_db(tmp_path: Path, sqlite_template: Path) -> Iterator[Database]:
 
 
 def emptied(database: Database) -> Database:
-    """Every table emptied (PostgreSQL); TRUNCATE skips the timeline's append-only triggers."""
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    """Every table emptied and every id sequence restarted (PostgreSQL). DELETE with the
+    triggers off (the timeline's append-only ones, the foreign keys'): a TRUNCATE of every
+    table cost five times as long, a third of a second before each test."""
     with database.engine.begin() as connection:
-        connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        connection.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        for table in Base.metadata.sorted_tables:
+            connection.execute(sa.text(f'DELETE FROM "{table.name}"'))
+        sequences = connection.execute(
+            sa.text(
+                "SELECT quote_ident(sequence_schema) || '.' || quote_ident(sequence_name) "
+                "FROM information_schema.sequences"
+            )
+        ).scalars()
+        for sequence in sequences.all():
+            connection.execute(sa.text(f"ALTER SEQUENCE {sequence} RESTART"))
     return database
 
 

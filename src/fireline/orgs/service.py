@@ -34,10 +34,11 @@ class PolicyInForce:
 _compiled_by_hash: dict[str, tuple[Policy, BusinessCalendar]] = {}
 
 
-def _compiled(sha256: str, source: str) -> tuple[Policy, BusinessCalendar]:
+def _compiled(sha256: str, source: str, file: str = "<policy>") -> tuple[Policy, BusinessCalendar]:
+    """A text parsed before is valid whatever file it came from: its parse is reused."""
     found = _compiled_by_hash.get(sha256)
     if found is None:
-        policy = parse_policy(source)
+        policy = parse_policy(source, file)
         found = (policy, BusinessCalendar.from_policy(policy.calendar))
         _compiled_by_hash[sha256] = found
     return found
@@ -78,8 +79,8 @@ def store_policy(
     session: Session, clock: Clock, team: Team, source: str, file: str, actor: Actor | None
 ) -> PolicyVersion:
     """Validate and store a new version; `PolicyInvalid` (file:line:field) stores nothing."""
-    policy = parse_policy(source, file)
     sha = _sha256(source)
+    policy, _ = _compiled(sha, source, file)
     current = session.scalar(
         select(PolicyVersion)
         .where(PolicyVersion.team_id == team.id)
