@@ -343,3 +343,17 @@ def test_two_batches_locking_group_tickets_in_opposite_orders_do_not_deadlock(
     for thread in threads:
         thread.join(timeout=30)
     assert failures == []
+
+
+def test_a_ticket_whose_own_alert_resolved_before_its_storm_counts_only_the_joiners(
+    api: TestClient, world: World, db: Database, clock: ManualClock
+) -> None:
+    # Caseflow only comments on a resolve: the ticket stays open after its own alert ends.
+    storm_team(db, clock, world, "caseflow", alerts=2)
+    key = integration(api, "storm", "alertmanager")
+    [(_, ticket)] = post(api, key, "firing", am_alert("firing", "own"))
+    assert resolve(api, key, "own") == ("annotated", ticket)
+    assert post(api, key, "firing", am_alert("firing", "joiner")) == [("grouped", ticket)]
+    assert resolve(api, key, "joiner") == ("annotated", ticket)
+    comments = [c["body"] for c in api.get(f"/api/v1/tickets/{ticket}").json()["comments"]]
+    assert not [c for c in comments if "still fire" in c]

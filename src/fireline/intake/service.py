@@ -445,7 +445,7 @@ class _Batch:
         # Storm groups: each member's (integration, fingerprint) → firing, as found or made;
         # members to add, members firing again, and grouped alerts to judge at the end.
         self.members: dict[tuple[int, str], bool] = {}
-        self.joins: list[tuple[_TicketRef, int, str]] = []
+        self.joins: list[tuple[_TicketRef, Source, str]] = []
         self.refiring: set[tuple[int, str]] = set()
         self.grouped: list[tuple[Source, IncomingAlert, _TicketRef]] = []
 
@@ -603,7 +603,7 @@ class _Batch:
         are judged for it (a higher priority, an impact, an incident)."""
         self.tickets[source.id, print_] = ticket
         self.members[source.id, print_] = True
-        self.joins.append((ticket, source.id, print_))
+        self.joins.append((ticket, source, print_))
         self.grouped.append((source, alert, ticket))
         if alert.signals or alert.labels:
             _note_raise(judged, ticket, alert, print_, source, "joined its group, and meets")
@@ -625,11 +625,12 @@ class _Batch:
                 )
             )
             rows: dict[tuple[int, int, str], dict[str, Any]] = {}
-            for ref, source_id, print_ in joins:
+            for ref, source, print_ in joins:
                 assert ref.id is not None
-                members = [(source_id, print_, True)]
+                members = [(source.id, print_, True)]
                 if ref.own is not None and (ref.id, *ref.own) not in stored:
-                    members.insert(0, (*ref.own, ref.opened_here or self._fires(*ref.own)))
+                    fires = ref.opened_here or self._fires(source.org_id, *ref.own)
+                    members.insert(0, (*ref.own, fires))
                 for integration_id, member, firing in members:
                     key = (ref.id, integration_id, member)
                     if key not in stored and key not in rows:
@@ -657,12 +658,9 @@ class _Batch:
                 .values(firing=True, resolved_at=None)
             )
 
-    def _fires(self, integration_id: int, print_: str) -> bool:
+    def _fires(self, org_id: int, integration_id: int, print_: str) -> bool:
         """Whether a stored ticket's own alert still fires: its latest event is a trigger
         (a ticket the policy only annotates stays open after its alert resolves)."""
-        org_id = self.session.scalar(
-            select(Integration.org_id).where(Integration.id == integration_id)
-        )
         latest = self.session.scalar(
             select(AlertRow.action)
             .where(
