@@ -152,6 +152,22 @@ def test_an_alert_first_fired_under_a_silence_opens_its_ticket_when_the_silence_
     assert send(api, key)["outcome"] == "repeat"
 
 
+def test_a_silence_releases_each_of_its_alerts_still_firing_and_only_those(
+    api: TestClient, world: World, db: Database, clock: ManualClock
+) -> None:
+    key = meltano_paging(api)
+    silence(api, clock, hours=1)
+    for dedup in ("tap-1", "tap-2", "tap-3", "tap-4"):
+        assert send(api, key, dedup=dedup)["outcome"] == "silenced"
+    send(api, key, action="resolve", dedup="tap-2")
+    send(api, key, dedup="tap-3")  # fired again, still silenced: released once
+    clock.advance(timedelta(hours=1))
+    cycle(db, clock)
+    with db.transaction() as session:
+        opened = session.execute(select(Ticket.fingerprint).order_by(Ticket.fingerprint))
+        assert list(opened.scalars()) == ["generic:tap-1", "generic:tap-3", "generic:tap-4"]
+
+
 def test_an_alert_resolved_under_its_silence_opens_nothing_when_the_silence_ends(
     api: TestClient, world: World, db: Database, clock: ManualClock
 ) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from fireline.clock.now import Clock
@@ -20,7 +20,7 @@ from fireline.intake.fingerprint import fingerprint
 from fireline.intake.models import AlertRow, Integration, SilenceRow
 from fireline.intake.service import Source, accept_in, unended_silences
 from fireline.orgs.models import Team
-from fireline.orgs.service import team_and_policy
+from fireline.orgs.service import PolicyInForce, team_and_policy
 from fireline.tickets.models import GroupedAlert
 from fireline.timeline.service import event_row, record_rows
 from fireline.triage.silence import Silence, facts_of, silencing
@@ -129,17 +129,30 @@ def _release(session: Session, clock: Clock, silence_id: int, org_id: int) -> No
         .group_by(AlertRow.integration_id, AlertRow.fingerprint)
         .order_by(func.max(AlertRow.id))
     ).all()
-    still_firing: list[tuple[int, int, datetime, int]] = []
-    for integration_id, print_, last_id, first_at, times in kept:
-        latest = session.scalar(
-            select(func.max(AlertRow.id)).where(
-                AlertRow.org_id == org_id,
-                AlertRow.fingerprint == print_,
-                AlertRow.integration_id == integration_id,
+    # The latest alert of each of those fingerprints, whatever became of it: a query per
+    # thousand fingerprints, not one each (a maintenance window may have kept thousands).
+    latest: dict[tuple[int, str], int] = {}
+    for start in range(0, len(kept), 1000):
+        keys = [
+            (integration_id, print_) for integration_id, print_, *_ in kept[start : start + 1000]
+        ]
+        latest.update(
+            ((integration_id, print_), last)
+            for integration_id, print_, last in session.execute(
+                select(AlertRow.integration_id, AlertRow.fingerprint, func.max(AlertRow.id))
+                .where(
+                    AlertRow.org_id == org_id,
+                    AlertRow.fingerprint.in_({print_ for _, print_ in keys}),
+                    tuple_(AlertRow.integration_id, AlertRow.fingerprint).in_(keys),
+                )
+                .group_by(AlertRow.integration_id, AlertRow.fingerprint)
             )
         )
-        if latest == last_id:
-            still_firing.append((integration_id, last_id, first_at, times))
+    still_firing = [
+        (integration_id, last_id, first_at, times)
+        for integration_id, print_, last_id, first_at, times in kept
+        if latest.get((integration_id, print_)) == last_id
+    ]
     if not still_firing:
         return
     sources = _sources(session, {integration_id for integration_id, *_ in still_firing})
@@ -151,6 +164,7 @@ def _release(session: Session, clock: Clock, silence_id: int, org_id: int) -> No
     }
     requests: list[tuple[Source, list[IncomingAlert]]] = []
     told: list[tuple[int, datetime, str]] = []
+    policies: dict[str, PolicyInForce] = {}
     for integration_id, last_id, first_at, times in still_firing:
         source = sources.get(integration_id)
         if source is None:  # revoked since: its alerts are no longer taken in
@@ -159,7 +173,9 @@ def _release(session: Session, clock: Clock, silence_id: int, org_id: int) -> No
         alert = _incoming(row)
         # Taken in as it would be now: under the fingerprint the team's policy now gives it,
         # if nothing has come of that fingerprint since either.
-        _, judged = team_and_policy(session, org_id, source.team_slug)
+        if source.team_slug not in policies:
+            policies[source.team_slug] = team_and_policy(session, org_id, source.team_slug)[1]
+        judged = policies[source.team_slug]
         now_print = fingerprint(alert, judged.policy.alerts.fingerprint)
         if now_print != row.fingerprint and session.scalar(
             select(AlertRow.id)
