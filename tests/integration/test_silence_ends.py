@@ -80,11 +80,15 @@ def send(api: TestClient, key: str, action: str = "trigger", dedup: str = "tap")
     return answer.json()["alerts"][0]
 
 
-def silence(api: TestClient, clock: ManualClock, hours: float, service: str = "tap-github") -> int:
+def silence(
+    api: TestClient, clock: ManualClock, hours: float, service: str = "tap-github", **labels: str
+) -> int:
+    """A silence of `service`'s alerts, or of those with `labels`, for `hours` from now."""
+    matched = labels or {"service": service}
     answer = api.post(
         "/api/v1/silences",
         json={
-            "matchers": [{"name": "service", "op": "=", "value": service}],
+            "matchers": [{"name": n, "op": "=", "value": v} for n, v in matched.items()],
             "ends_at": (clock.now() + timedelta(hours=hours)).isoformat(),
             "reason": "GitHub API outage, known",
         },
@@ -315,18 +319,6 @@ def on_host(api: TestClient, key: str, dedup: str, host: str, action: str = "tri
     return answer.json()["alerts"][0]
 
 
-def silence_host(api: TestClient, clock: ManualClock, host: str) -> None:
-    answer = api.post(
-        "/api/v1/silences",
-        json={
-            "matchers": [{"name": "host", "op": "=", "value": host}],
-            "ends_at": (clock.now() + timedelta(hours=2)).isoformat(),
-            "reason": "db2 is being rebuilt",
-        },
-    )
-    assert answer.status_code == 201, answer.text
-
-
 def test_a_storms_ticket_pages_while_one_of_its_firing_alerts_is_not_silenced(
     api: TestClient, world: World, db: Database, clock: ManualClock
 ) -> None:
@@ -334,7 +326,7 @@ def test_a_storms_ticket_pages_while_one_of_its_firing_alerts_is_not_silenced(
     key = storm_paging(api, db, clock, world)
     first, second = on_host(api, key, "a", "db1"), on_host(api, key, "b", "db2")
     assert (first["outcome"], second["outcome"]) == ("opened", "grouped")
-    silence_host(api, clock, "db2")
+    silence(api, clock, hours=2, host="db2")
     cycle(db, clock)
     assert len(pages(db)) == 1
 
@@ -346,7 +338,7 @@ def test_a_storms_ticket_is_silenced_when_its_only_alert_still_firing_is(
     first = on_host(api, key, "a", "db1")
     on_host(api, key, "b", "db2")
     assert on_host(api, key, "a", "db1", action="resolve")["outcome"] == "annotated"
-    silence_host(api, clock, "db2")
+    silence(api, clock, hours=2, host="db2")
     cycle(db, clock)
     assert pages(db) == []
     assert len(events(db, first["ticket_id"], "escalation.silenced")) == 1

@@ -84,6 +84,12 @@ class Source:
     def actor(self) -> Actor:
         return Actor(None, f"integration:{self.name}", self.org_id, Role.responder, Via.integration)
 
+    @classmethod
+    def of(cls, row: Integration, team_slug: str) -> Source:
+        return cls(
+            row.id, row.org_id, team_slug, row.kind, row.name, row.signing_secret, row.key_hash
+        )
+
 
 def new_key() -> str:
     """128 random bits as 32 hex characters: the length PagerDuty's clients expect."""
@@ -209,9 +215,7 @@ def source_for_key(db: Database, key: str, kind: str) -> Source:
         if found is None or found.Integration.revoked_at is not None:
             raise NotFound("no integration has this key")
         row = found.Integration
-        source = Source(
-            row.id, row.org_id, found.slug, row.kind, row.name, row.signing_secret, digest
-        )
+        source = Source.of(row, found.slug)
         _known_keys[digest] = (source, time.monotonic())
     return _of_kind(source, kind)
 
@@ -1366,7 +1370,7 @@ def raise_late_heartbeats(session: Session, clock: Clock, limit: int) -> int:
     requests = []
     for beat, row, slug in found:
         beat.late = True
-        source = Source(row.id, row.org_id, slug, row.kind, row.name, None, row.key_hash)
+        source = Source.of(row, slug)
         seen = beat.last_seen_at.isoformat() if beat.last_seen_at else "never"
         detail = (
             f"expected a check-in every {beat.interval_seconds // 60} min; "

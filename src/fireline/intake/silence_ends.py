@@ -223,10 +223,7 @@ def _sources(session: Session, integration_ids: set[int]) -> dict[int, Source]:
         .join(Team, Team.id == Integration.team_id)
         .where(Integration.id.in_(integration_ids), Integration.revoked_at.is_(None))
     ).all()
-    return {
-        row.id: Source(row.id, row.org_id, slug, row.kind, row.name, None, row.key_hash)
-        for row, slug in rows
-    }
+    return {row.id: Source.of(row, slug) for row, slug in rows}
 
 
 def _incoming(row: AlertRow) -> IncomingAlert:
