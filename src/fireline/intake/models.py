@@ -51,7 +51,8 @@ class AlertRow(Base):
     __table_args__ = (Index("ix_alerts_org_fingerprint", "org_id", "fingerprint"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    # No foreign key on PostgreSQL (migration 0013): the organisation is its integration's.
+    org_id: Mapped[int]
     integration_id: Mapped[int] = mapped_column(ForeignKey("integrations.id"))
     fingerprint: Mapped[str] = mapped_column(String(300))
     action: Mapped[str] = mapped_column(String(16))

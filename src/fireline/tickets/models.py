@@ -42,7 +42,8 @@ class Ticket(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    # No foreign key on PostgreSQL (migration 0013): the organisation is its team's.
+    org_id: Mapped[int]
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
     policy_version_id: Mapped[int] = mapped_column(ForeignKey("policy_versions.id"))
     title: Mapped[str] = mapped_column(String(300))

@@ -19,7 +19,8 @@ class Event(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    # No foreign key on PostgreSQL (migration 0013): the organisation is its ticket's or incident's.
+    org_id: Mapped[int]
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
     kind: Mapped[str] = mapped_column(String(64))
