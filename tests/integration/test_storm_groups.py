@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 from test_intake_api import (
     add_caseflow_contacts,
     am_alert,
@@ -27,10 +27,13 @@ from test_silence_ends import cycle, pages, pages_ada
 from fireline.clock.now import ManualClock
 from fireline.intake import service as service_module
 from fireline.intake.alert import Action, IncomingAlert
+from fireline.intake.models import AlertRow
 from fireline.intake.service import accept_many, source_for_key
 from fireline.orgs.service import store_policy, team_by_slug
 from fireline.policy.load import preset_text
 from fireline.store.db import Database
+from fireline.store.migrate import downgrade, upgrade
+from fireline.tickets.models import GroupedAlert, Ticket
 from fireline.timeline.models import Event
 
 if TYPE_CHECKING:
@@ -357,3 +360,52 @@ def test_a_ticket_whose_own_alert_resolved_before_its_storm_counts_only_the_join
     assert resolve(api, key, "joiner") == ("annotated", ticket)
     comments = [c["body"] for c in api.get(f"/api/v1/tickets/{ticket}").json()["comments"]]
     assert not [c for c in comments if "still fire" in c]
+
+
+def test_migration_0014_gives_storm_tickets_opened_before_0012_their_groups(
+    api: TestClient, world: World, db: Database, clock: ManualClock
+) -> None:
+    key, group = a_storm(api, db, clock, world, "meltano")
+    assert resolve(api, key, "storm-3") == ("annotated", group)
+    columns = (
+        GroupedAlert.ticket_id,
+        GroupedAlert.integration_id,
+        GroupedAlert.fingerprint,
+        GroupedAlert.firing,
+        GroupedAlert.joined_at,
+        GroupedAlert.resolved_at,
+    )
+    with db.transaction() as session:
+        written = set(session.execute(select(*columns)).all())
+    assert len(written) == 4  # storm-1's own, storm-2, -3 (resolved) and -4
+    with db.transaction() as session:
+        storm_2 = session.scalar(
+            select(AlertRow.fingerprint).where(AlertRow.outcome == "grouped").order_by(AlertRow.id)
+        )
+    db.dispose()  # no pooled connection may hold the tables the migrations alter
+    try:
+        downgrade(db.url, "0011")  # as before 0012: the alert rows, no groups
+        # Before 0012, storm-2 repeating after the storm's window opened a ticket of its own.
+        names = [column.name for column in Ticket.__table__.c if column.name != "id"]
+        copied = [":print" if name == "fingerprint" else name for name in names]
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    f"INSERT INTO tickets ({', '.join(names)}) "
+                    f"SELECT {', '.join(copied)} FROM tickets WHERE id = :group"
+                ),
+                {"print": storm_2, "group": group},
+            )
+    finally:
+        upgrade(db.url)
+        db.dispose()
+    with db.transaction() as session:
+        backfilled = set(session.execute(select(*columns)).all())
+    # storm-2 stays with its own ticket; the others are as 0012's code wrote them.
+    assert backfilled == {row for row in written if row.fingerprint != storm_2}
+    assert len(backfilled) == 3
+    # The group works as if its alerts had arrived after 0012.
+    assert resolve(api, key, "storm-1") == ("annotated", group)
+    own = resolve(api, key, "storm-2")
+    assert own[0] == "resolved" and own[1] != group
+    assert resolve(api, key, "storm-4") == ("resolved", group)
