@@ -33,8 +33,9 @@ from fireline.oncall.rotation import OnCall
 from fireline.oncall.service import on_call
 from fireline.orgs.models import Team
 from fireline.policy.schema import TECH_LEAD, Level, Paging, Policy
+from fireline.store.bulk import copy_rows, insert_with_ids
 from fireline.store.db import Database
-from fireline.timeline.service import record
+from fireline.timeline.service import event_row, record, record_rows
 from fireline.triage.route import owner_of
 
 STEP = "escalation.step"
@@ -252,20 +253,27 @@ def load_plans(session: Session, policy_ids: Iterable[int]) -> dict[int, plan.Pl
 
 
 def _timer(escalation: Escalation, due: datetime, now: datetime) -> Timer:
-    return Timer(
-        kind=STEP,
-        escalation_id=escalation.id,
-        epoch=escalation.epoch,
-        step=escalation.step,
-        cycle=escalation.cycle,
-        due_at=due,
-        claimed_by=None,
-        lease_until=None,
-        fence=0,
-        done_at=None,
-        outcome=None,
-        created_at=now,
-    )
+    epoch, step, cycle = escalation.epoch, escalation.step, escalation.cycle
+    return Timer(**_timer_row(escalation.id, epoch, step, cycle, due, now))
+
+
+def _timer_row(
+    escalation_id: int, epoch: int, step: int, cycle: int, due: datetime, now: datetime
+) -> dict[str, Any]:
+    return {
+        "kind": STEP,
+        "escalation_id": escalation_id,
+        "epoch": epoch,
+        "step": step,
+        "cycle": cycle,
+        "due_at": due,
+        "claimed_by": None,
+        "lease_until": None,
+        "fence": 0,
+        "done_at": None,
+        "outcome": None,
+        "created_at": now,
+    }
 
 
 def _first_due(level: Level, calendar: BusinessCalendar, now: datetime) -> datetime:
@@ -275,45 +283,57 @@ def _first_due(level: Level, calendar: BusinessCalendar, now: datetime) -> datet
     return now
 
 
-def start(
-    session: Session,
-    actor: Actor,
-    now: datetime,
-    ticket_id: int,
-    policy_id: int,
-    level: Level,
-    calendar: BusinessCalendar,
-) -> Escalation:
-    """Begin escalating a new ticket by `policy_id`, in the caller's transaction. The first
-    timer is written with it: there is no commit-then-schedule gap."""
-    escalation = Escalation(
-        org_id=actor.org_id,
-        ticket_id=ticket_id,
-        policy_id=policy_id,
-        state="active",
-        epoch=1,
-        step=0,
-        cycle=0,
-        created_at=now,
-        updated_at=now,
-        acknowledged_at=None,
-        acknowledged_by_id=None,
-    )
-    session.add(escalation)
-    session.flush()
-    due = _first_due(level, calendar, now)
-    session.add(_timer(escalation, due, now))
-    if due > now:
-        record(
-            session,
-            actor,
-            now,
-            "escalation.held",
-            f"{level.name} pages in working hours: held until {due.isoformat()}",
-            ticket_id=ticket_id,
-            until=due.isoformat(),
-        )
-    return escalation
+@dataclass(frozen=True, slots=True)
+class Start:
+    """A new ticket to escalate by its team's escalation policy, at its level."""
+
+    ticket_id: int
+    policy_id: int
+    level: Level
+    calendar: BusinessCalendar
+
+
+def start_many(session: Session, actor: Actor, now: datetime, starts: Sequence[Start]) -> None:
+    """Begin escalating new tickets, in the caller's transaction, with a statement per table
+    however many (an alert storm opens hundreds of tickets a batch). Each first timer is
+    written with its escalation: there is no commit-then-schedule gap."""
+    if not starts:
+        return
+    rows = [
+        {
+            "org_id": actor.org_id,
+            "ticket_id": new.ticket_id,
+            "policy_id": new.policy_id,
+            "state": "active",
+            "epoch": 1,
+            "step": 0,
+            "cycle": 0,
+            "created_at": now,
+            "updated_at": now,
+            "acknowledged_at": None,
+            "acknowledged_by_id": None,
+        }
+        for new in starts
+    ]
+    session.flush()  # the tickets they name, if added as objects
+    ids = insert_with_ids(session, Escalation, rows)
+    timers, held = [], []
+    for new, escalation_id in zip(starts, ids, strict=True):
+        due = _first_due(new.level, new.calendar, now)
+        timers.append(_timer_row(escalation_id, 1, 0, 0, due, now))
+        if due > now:
+            held.append(
+                event_row(
+                    actor,
+                    now,
+                    "escalation.held",
+                    f"{new.level.name} pages in working hours: held until {due.isoformat()}",
+                    ticket_id=new.ticket_id,
+                    until=due.isoformat(),
+                )
+            )
+    copy_rows(session, Timer, timers)
+    record_rows(session, held)
 
 
 def _escalation(session: Session, org_id: int, ticket_id: int) -> Escalation | None:
@@ -495,7 +515,7 @@ def follow_raise(
     escalation = _escalation(session, actor.org_id, ticket_id)
     if escalation is None:
         if policy_id is not None:
-            start(session, actor, now, ticket_id, policy_id, level, calendar)
+            start_many(session, actor, now, [Start(ticket_id, policy_id, level, calendar)])
         return
     if escalation.state != "active":
         return

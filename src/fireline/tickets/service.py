@@ -175,8 +175,8 @@ def open_in(
         for url in item.new.links:
             session.add(Link(ticket_id=ticket_id, url=url, title="", created_at=now))
     record_rows(session, events)
-    for item in opened:
-        _start_paging(session, actor, now, item)
+    starts = [start for item in opened if (start := _paging_start(item)) is not None]
+    escalation.start_many(session, actor, now, starts)
     session.flush()
     return opened
 
@@ -200,15 +200,12 @@ class Opened:
     escalation_policy_id: int | None
 
 
-def _start_paging(session: Session, actor: Actor, now: datetime, item: Opened) -> None:
+def _paging_start(item: Opened) -> escalation.Start | None:
     """An open ticket with a priority pages by its team's escalation policy, if it has one."""
     row = item.row
     if item.escalation_policy_id is None or row["priority"] is None or not row["is_open"]:
-        return
-    escalation.start(
-        session,
-        actor,
-        now,
+        return None
+    return escalation.Start(
         row["id"],
         item.escalation_policy_id,
         item.judged.policy.level(row["priority"]),
