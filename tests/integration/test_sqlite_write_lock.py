@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import itertools
 import threading
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
+from fireline.clock.now import ManualClock
+from fireline.engine.cycle import Engine
+from fireline.engine.models import EngineInstance
+from fireline.engine.steps import heartbeats, silence_ends
+from fireline.notify.channels.registry import Channels
 from fireline.store import db as store
 from fireline.store.db import Database, is_outage
 
@@ -76,3 +82,37 @@ def test_a_lock_held_past_the_statement_timeout_fails_as_an_outage(sqlite_db: Da
         tables = session.execute(text("SELECT name FROM sqlite_master")).scalars().all()
     assert "never" not in tables
     hasty.dispose()
+
+
+def test_an_engine_cycle_with_nothing_due_waits_for_no_lock(sqlite_db: Database) -> None:
+    """The heartbeat and silence steps look before they take the write lock: in an alert
+    storm each wait for it lasted one of the intake writer's batches, twice a cycle."""
+    hasty = Database(sqlite_db.url, statement_timeout_seconds=0.1)
+    clock = ManualClock(datetime(2026, 11, 28, 6, 0, tzinfo=UTC))
+    with sqlite_db.transaction() as holder:
+        holder.execute(text("UPDATE organisations SET name = name"))  # the intake's batch
+        assert heartbeats.run(hasty, clock, 100) == 0
+        assert silence_ends.run(hasty, clock, 100) == 0
+    hasty.dispose()
+
+
+def test_an_engine_notes_its_cycles_once_a_second(sqlite_db: Database) -> None:
+    clock = ManualClock(datetime(2026, 11, 28, 6, 0, tzinfo=UTC))
+    engine = Engine(sqlite_db, clock, Channels(sqlite_db, clock, "secret"), instance="noting")
+    engine.register()
+
+    def noted() -> tuple[datetime | None, int]:
+        with sqlite_db.reading() as session:
+            me = session.get(EngineInstance, "noting")
+            assert me is not None
+            return me.last_cycle_at, me.cycles
+
+    engine.cycle()
+    first = clock.now()
+    assert noted() == (first, 1)
+    clock.advance(timedelta(milliseconds=500))
+    engine.cycle()
+    assert noted() == (first, 1)  # not yet a second: no write, no wait for the lock
+    clock.advance(timedelta(milliseconds=500))
+    engine.cycle()
+    assert noted() == (clock.now(), 3)  # every cycle counted

@@ -25,6 +25,9 @@ from fireline.notify.channels.registry import Channels
 from fireline.store.db import Database
 
 log = logging.getLogger("fireline.engine")
+# How often an engine notes its cycles in its instance's row (`last_cycle_at`, which the
+# health check reads and SQLite's one-engine rule compares with `alive_for`).
+NOTE_EVERY = timedelta(seconds=1)
 
 
 class EngineRefused(RuntimeError):
@@ -56,6 +59,8 @@ class Engine:
         self.instance = instance or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.lease, self.batch, self.alive_for = lease, batch, alive_for
         self._woken = threading.Event()
+        self._noted_at: datetime | None = None  # when the instance's row last noted a cycle
+        self._unnoted = 0
 
     def register(self) -> None:
         """Announce this instance; on SQLite, refuse when another engine is alive."""
@@ -92,12 +97,17 @@ class Engine:
             self.db, self.clock, self.instance, self.lease, self.batch, self.channels
         )
         now = self.clock.now()
-        with self.db.transaction() as session:
-            me = session.get(EngineInstance, self.instance)
-            if me is None:
-                me = EngineInstance(id=self.instance, started_at=now, cycles=0)
-                session.add(me)
-            me.last_cycle_at, me.cycles = now, me.cycles + 1
+        self._unnoted += 1
+        # Noted once a second at most: on SQLite each note waits for the write lock, in an
+        # alert storm as long as one of the intake writer's batches.
+        if self._noted_at is None or not now - NOTE_EVERY < self._noted_at <= now:
+            with self.db.transaction() as session:
+                me = session.get(EngineInstance, self.instance)
+                if me is None:
+                    me = EngineInstance(id=self.instance, started_at=now, cycles=0)
+                    session.add(me)
+                me.last_cycle_at, me.cycles = now, me.cycles + self._unnoted
+            self._noted_at, self._unnoted = now, 0
         return CycleReport(now, timers, deliveries, late, released)
 
     def _step(self, name: str, run: Callable[[Database, Clock, int], int]) -> int:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -1350,6 +1350,25 @@ def check_in(db: Database, clock: Clock, source: Source) -> list[AlertOutcome]:
         return accept_in(session, clock, [(source, [alert])])[0]
 
 
+def _late(now: datetime) -> ColumnElement[bool]:
+    return and_(
+        Heartbeat.late.is_(False),
+        Heartbeat.due_at < now,  # a check-in exactly one interval apart is on time
+        Integration.revoked_at.is_(None),
+    )
+
+
+def late_heartbeats_due(session: Session, now: datetime) -> bool:
+    """Whether any heartbeat is silent past its due time and not yet raised."""
+    late = (
+        select(Heartbeat.id)
+        .join(Integration, Integration.id == Heartbeat.integration_id)
+        .where(_late(now))
+        .limit(1)
+    )
+    return session.scalar(late) is not None
+
+
 def raise_late_heartbeats(session: Session, clock: Clock, limit: int) -> int:
     """Mark heartbeats silent past their due time late and raise their alerts, in the
     caller's transaction; rows another engine holds are skipped."""
@@ -1358,11 +1377,7 @@ def raise_late_heartbeats(session: Session, clock: Clock, limit: int) -> int:
         select(Heartbeat, Integration, Team.slug)
         .join(Integration, Integration.id == Heartbeat.integration_id)
         .join(Team, Team.id == Integration.team_id)
-        .where(
-            Heartbeat.late.is_(False),
-            Heartbeat.due_at < now,  # a check-in exactly one interval apart is on time
-            Integration.revoked_at.is_(None),
-        )
+        .where(_late(now))
         .order_by(Heartbeat.due_at)
         .limit(limit)
         .with_for_update(of=Heartbeat, skip_locked=True)

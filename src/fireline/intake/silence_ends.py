@@ -88,6 +88,12 @@ def silences_covering(
     }
 
 
+def ended_silences_due(session: Session, now: datetime) -> bool:
+    """Whether any silence has ended and not yet been released."""
+    ended = select(SilenceRow.id).where(SilenceRow.released_at.is_(None), SilenceRow.ends_at <= now)
+    return session.scalar(ended.limit(1)) is not None
+
+
 def release_ended_silences(session: Session, clock: Clock, limit: int) -> int:
     """Release silences that have ended, in the caller's transaction: each alert a silence
     kept from opening a ticket opens one now if nothing came of its fingerprint since (no
