@@ -210,6 +210,7 @@ def first_pages(name: str, url: str, rate: float, seconds: float, workers: int =
         writer_ready(port, key)
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key}"}
         accepted: dict[int, float] = {}
+        waited: list[float] = []  # from sending an alert to its 202
         dropped: list[int] = []
 
         async def offer() -> None:
@@ -224,6 +225,7 @@ def first_pages(name: str, url: str, rate: float, seconds: float, workers: int =
                     dropped.append(n)
 
             async def send(n: int) -> None:
+                sent = time.time()
                 reader, writer = await asyncio.open_connection("127.0.0.1", port)
                 body = json.dumps(
                     {"title": f"page {n}", "service": "hub", "severity": "critical"}
@@ -234,7 +236,8 @@ def first_pages(name: str, url: str, rate: float, seconds: float, workers: int =
                 answer = json.loads(await reader.readexactly(length))
                 if "alerts" not in answer:
                     raise RuntimeError(f"alert {n} refused: {answer}")
-                accepted[answer["alerts"][0]["ticket_id"]] = time.time()
+                accepted[answer["alerts"][0]["ticket_id"]] = now = time.time()
+                waited.append(now - sent)
                 writer.close()
 
             tasks = []
@@ -263,11 +266,15 @@ def first_pages(name: str, url: str, rate: float, seconds: float, workers: int =
         p50 = latencies[len(latencies) // 2]
         p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
         engine = f" with {workers} worker(s)" if workers else ""
+        # A server that takes alerts in more slowly than they come delays the 202s, not the
+        # pages after them: how long the 202s took tells it.
+        waited.sort()
+        accept_p99 = waited[min(len(waited) - 1, int(0.99 * len(waited)))]
         print(
             f"{name}{engine}: accepted → first page {len(latencies):,} of {len(accepted):,} "
             f"pages at "
             f"{rate:,.0f} alerts/s: p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, "
-            f"worst {latencies[-1] * 1000:.0f} ms"
+            f"worst {latencies[-1] * 1000:.0f} ms; sent → 202 p99 {accept_p99 * 1000:.0f} ms"
             + (f"; {len(dropped):,} connections reset by the server" if dropped else "")
         )
 
