@@ -22,6 +22,7 @@ from fireline.clock.now import Clock, SystemClock
 from fireline.context import StorableInput
 from fireline.engine.configured import paging_engine
 from fireline.engine.cycle import Engine, last_cycle
+from fireline.engine.process import EngineProcess
 from fireline.escalation.api import router as escalation_router
 from fireline.incidents.api import router as incidents_router
 from fireline.intake.api import LANE_ROUTES, take_spooled
@@ -89,21 +90,31 @@ def create_app(
         and not in_memory(settings.database_url)
     )
 
+    # The engine too, on the same terms (the child reads the settings, not a clock or a
+    # database handed in).
+    engine_process = run_engine and writer_process and settings.engine_mode == "process"
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
         worker: threading.Thread | None = None
-        background: Engine | None = None
+        background: Engine | EngineProcess | None = None
         if run_engine:
-            background = paging_engine(settings, database, the_clock)
-            background.register()  # refuses a second engine on SQLite, before serving
-            worker = threading.Thread(
-                target=background.run,
-                args=(stop, settings.engine_interval),
-                name="fireline-engine",
-                daemon=True,
-            )
-            worker.start()
+            engine = paging_engine(settings, database, the_clock)
+            engine.register()  # refuses a second engine on SQLite, before serving
+            if engine_process:
+                background = EngineProcess(settings, engine.instance)
+                background.start()
+            else:
+                background = engine
+                worker = threading.Thread(
+                    target=engine.run,
+                    args=(stop, settings.engine_interval),
+                    name="fireline-engine",
+                    daemon=True,
+                )
+                worker.start()
+        _app.state.engine = background
         statistics = GrowthWatch(database, ("tickets", "alerts"))
 
         def committed(alerts: int) -> None:
@@ -136,6 +147,8 @@ def create_app(
         stop.set()
         if worker is not None:
             worker.join(timeout=10)
+        if isinstance(background, EngineProcess):
+            background.close()
         if owns_database:
             database.dispose()
 

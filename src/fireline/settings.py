@@ -34,6 +34,9 @@ class Settings(ClientSettings):
     # taken in (202), which is a row of the `alerts` table anyway.
     access_log: bool = True
     engine: bool = True
+    # Where `serve` runs its engine: a process of its own keeps the engine's Python off the
+    # event loop's interpreter lock (docs/paging.md); a thread keeps everything in one process.
+    engine_mode: Literal["process", "thread"] = "process"
     # Where intake's group commit runs: a process of its own overlaps its Python with the
     # server's (docs/alerts.md); a thread keeps everything in one process.
     intake_writer: Literal["process", "thread"] = "process"

@@ -12,7 +12,9 @@ from fireline.settings import Settings
 from fireline.store.db import Database
 
 
-def paging_engine(settings: Settings, db: Database, clock: Clock) -> Engine:
+def paging_engine(
+    settings: Settings, db: Database, clock: Clock, instance: str | None = None
+) -> Engine:
     channels = Channels(
         db,
         clock,
@@ -25,6 +27,7 @@ def paging_engine(settings: Settings, db: Database, clock: Clock) -> Engine:
         db,
         clock,
         channels,
+        instance=instance,
         lease=timedelta(seconds=settings.engine_lease_seconds),
         batch=settings.engine_batch,
     )
