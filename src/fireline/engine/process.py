@@ -107,7 +107,9 @@ class EngineProcess:
             if child.stdin is not None:
                 with contextlib.suppress(OSError):  # its pipe is broken: nothing to flush
                     child.stdin.close()
-            if self._closing.wait(RESTART_PAUSE_SECONDS if code else 0):
+            # Closing ends the wait at once; otherwise a child that keeps failing as it
+            # starts (its database unreachable) is tried again once a second, not in a loop.
+            if self._closing.wait(RESTART_PAUSE_SECONDS):
                 return
             log.error("the engine process exited (%s); starting another", code)
             with self._lock:

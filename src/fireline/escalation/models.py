@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from fireline.store.base import Base
+from fireline.store.base import Base, index_where_present
 
 
 class EscalationPolicyRow(Base):
@@ -59,12 +59,7 @@ class Timer(Base):
     __tablename__ = "timers"
     __table_args__ = (
         Index("ix_timers_due", "done_at", "due_at"),
-        Index(
-            "ix_timers_silence_id",
-            "silence_id",
-            sqlite_where=text("silence_id IS NOT NULL"),
-            postgresql_where=text("silence_id IS NOT NULL"),
-        ),
+        index_where_present("ix_timers_silence_id", "silence_id", present="silence_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Dialect, MetaData
+from sqlalchemy import JSON, DateTime, Dialect, Index, MetaData, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -52,3 +52,10 @@ class Base(DeclarativeBase):
         list[int]: JSONDocument,
         list[dict[str, Any]]: JSONDocument,
     }
+
+
+def index_where_present(name: str, *columns: str, present: str) -> Index:
+    """An index of only the rows whose `present` column is set, on both databases: for a
+    reference nearly every row leaves empty, always looked up by its value."""
+    where = text(f"{present} IS NOT NULL")
+    return Index(name, *columns, sqlite_where=where, postgresql_where=where)

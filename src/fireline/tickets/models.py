@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from fireline.store.base import Base
+from fireline.store.base import Base, index_where_present
 
 # The clock that runs out next on an open ticket: response until responded, then resolution.
 NEXT_DUE = "(CASE WHEN responded_at IS NULL THEN response_due_at ELSE resolution_due_at END)"
@@ -20,6 +20,8 @@ class Ticket(Base):
         Index("ix_tickets_org_created", "org_id", "created_at"),
         # The dashboard: resolutions in its chart's window, and the open tickets by level.
         Index("ix_tickets_org_resolved", "org_id", "resolved_at"),
+        # Only tickets in an incident (migration 0015): nearly none, looked up by incident.
+        index_where_present("ix_tickets_incident_id", "incident_id", present="incident_id"),
         Index(
             "ix_tickets_org_open_priority",
             "org_id",
@@ -59,7 +61,7 @@ class Ticket(Base):
     is_open: Mapped[bool]
     reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
     incident_criteria: Mapped[list[str]]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -8,13 +8,14 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from fireline.store.base import Base
+from fireline.store.base import Base, index_where_present
 
 
 class Event(Base):
     __tablename__ = "timeline_events"
     __table_args__ = (
-        Index("ix_timeline_incident", "incident_id", "id"),
+        # Only events of an incident (migration 0015); a ticket's have none.
+        index_where_present("ix_timeline_incident", "incident_id", "id", present="incident_id"),
         Index("ix_timeline_ticket", "ticket_id", "id"),
     )
 
