@@ -254,14 +254,22 @@ def load_plans(session: Session, policy_ids: Iterable[int]) -> dict[int, plan.Pl
 
 def _timer(escalation: Escalation, due: datetime, now: datetime) -> Timer:
     epoch, step, cycle = escalation.epoch, escalation.step, escalation.cycle
-    return Timer(**_timer_row(escalation.id, epoch, step, cycle, due, now))
+    return Timer(**timer_row(escalation.id, epoch, step, cycle, due, now))
 
 
-def _timer_row(
-    escalation_id: int, epoch: int, step: int, cycle: int, due: datetime, now: datetime
+def timer_row(
+    escalation_id: int,
+    epoch: int,
+    step: int,
+    cycle: int,
+    due: datetime,
+    now: datetime,
+    kind: str = STEP,
+    silence_id: int | None = None,
 ) -> dict[str, Any]:
+    """A new, unclaimed timer's columns, for inserting many at once."""
     return {
-        "kind": STEP,
+        "kind": kind,
         "escalation_id": escalation_id,
         "epoch": epoch,
         "step": step,
@@ -273,6 +281,7 @@ def _timer_row(
         "done_at": None,
         "outcome": None,
         "created_at": now,
+        "silence_id": silence_id,
     }
 
 
@@ -320,7 +329,7 @@ def start_many(session: Session, actor: Actor, now: datetime, starts: Sequence[S
     timers, held = [], []
     for new, escalation_id in zip(starts, ids, strict=True):
         due = _first_due(new.level, new.calendar, now)
-        timers.append(_timer_row(escalation_id, 1, 0, 0, due, now))
+        timers.append(timer_row(escalation_id, 1, 0, 0, due, now))
         if due > now:
             held.append(
                 event_row(

@@ -30,7 +30,7 @@ from fireline.engine.facts import page_facts_of
 from fireline.engine.lease import Claim, Fenced, claim, claim_rows, hold_rows
 from fireline.escalation import plan
 from fireline.escalation.models import Escalation, Timer
-from fireline.escalation.service import Ask, Resolved, load_plans, resolve_many
+from fireline.escalation.service import Ask, Resolved, load_plans, resolve_many, timer_row
 from fireline.intake.silence_ends import silences_covering
 from fireline.notify.outbox import Page, enqueue_many
 from fireline.store.db import Database
@@ -114,21 +114,16 @@ class _Writes:
         silence_id: int | None = None,
     ) -> None:
         self.timers.append(
-            {
-                "kind": timer.kind,
-                "escalation_id": timer.escalation_id,
-                "epoch": epoch,
-                "step": position.step,
-                "cycle": position.cycle,
-                "due_at": due,
-                "claimed_by": None,
-                "lease_until": None,
-                "fence": 0,
-                "done_at": None,
-                "outcome": None,
-                "created_at": self.now,
-                "silence_id": silence_id,
-            }
+            timer_row(
+                timer.escalation_id,
+                epoch,
+                position.step,
+                position.cycle,
+                due,
+                self.now,
+                timer.kind,
+                silence_id,
+            )
         )
 
     def write(self, session: Session) -> None:
