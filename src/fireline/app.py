@@ -81,18 +81,12 @@ def create_app(
     owns_database = db is None
     the_clock = clock or SystemClock()
     run_engine = (settings.engine and owns_database) if engine is None else engine
-    # The intake's writer gets a process of its own when it can open the same database
-    # with the same clock (not for a database or clock handed in, as tests do).
-    writer_process = (
-        settings.intake_writer == "process"
-        and owns_database
-        and clock is None
-        and not in_memory(settings.database_url)
-    )
-
-    # The engine too, on the same terms (the child reads the settings, not a clock or a
-    # database handed in).
-    engine_process = run_engine and writer_process and settings.engine_mode == "process"
+    # The intake's writer and the engine get processes of their own when a child can open
+    # the same database with the same clock (not for a database or clock handed in, as
+    # tests do).
+    children_can = owns_database and clock is None and not in_memory(settings.database_url)
+    writer_process = children_can and settings.intake_writer == "process"
+    engine_process = children_can and run_engine and settings.engine_mode == "process"
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -35,7 +35,7 @@ class Settings(ClientSettings):
     access_log: bool = True
     engine: bool = True
     # Where `serve` runs its engine: a process of its own keeps the engine's Python off the
-    # event loop's interpreter lock (docs/paging.md); a thread keeps everything in one process.
+    # event loop's interpreter lock (docs/operations.md); a thread keeps all in one process.
     engine_mode: Literal["process", "thread"] = "process"
     # Where intake's group commit runs: a process of its own overlaps its Python with the
     # server's (docs/alerts.md); a thread keeps everything in one process.
