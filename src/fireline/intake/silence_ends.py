@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import ColumnElement, and_, func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from fireline.clock.now import Clock
@@ -88,10 +88,13 @@ def silences_covering(
     }
 
 
+def _ended(now: datetime) -> ColumnElement[bool]:
+    return and_(SilenceRow.released_at.is_(None), SilenceRow.ends_at <= now)
+
+
 def ended_silences_due(session: Session, now: datetime) -> bool:
     """Whether any silence has ended and not yet been released."""
-    ended = select(SilenceRow.id).where(SilenceRow.released_at.is_(None), SilenceRow.ends_at <= now)
-    return session.scalar(ended.limit(1)) is not None
+    return session.scalar(select(SilenceRow.id).where(_ended(now)).limit(1)) is not None
 
 
 def release_ended_silences(session: Session, clock: Clock, limit: int) -> int:
@@ -102,7 +105,7 @@ def release_ended_silences(session: Session, clock: Clock, limit: int) -> int:
     now = clock.now()
     ended = session.execute(
         select(SilenceRow.id, SilenceRow.org_id)
-        .where(SilenceRow.released_at.is_(None), SilenceRow.ends_at <= now)
+        .where(_ended(now))
         .order_by(SilenceRow.ends_at, SilenceRow.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
