@@ -3,7 +3,8 @@ what it costs PostgreSQL, by batch size.
 
     .venv/bin/python benchmarks/intake_writer.py [--sizes 1,16,32,100] [--batches 100]
 
-Each batch is one `accept_many` transaction, as the writer thread runs it: unique alerts
+Each batch is one `accept_many` transaction, as the intake writer runs it (reusing what it
+read of teams, policies and silences for a second): unique alerts
 (each opens a ticket) or repeats of one alert (each a repeat of its open ticket).
 PostgreSQL's CPU is read from /proc for the server processes of the benchmark's database.
 The tables are analyzed after the warm-up, as the intake's statistics watch would have done
@@ -29,6 +30,7 @@ from fireline.clock.now import SystemClock
 from fireline.intake import service
 from fireline.intake.alert import IncomingAlert
 from fireline.intake.sources import generic
+from fireline.intake.writer_process import RECALL_SECONDS
 from fireline.store.db import Database
 
 
@@ -52,8 +54,9 @@ def server_cpu_seconds(db: Database) -> float:
 
 def measure(name: str, url: str, size: int, batches: int, repeats: bool) -> None:
     key = prepare(url)
-    db = Database(url)
+    db = Database(url, pre_ping=False)  # as the intake writer's
     clock = SystemClock()
+    recall = service.Recall(seconds=RECALL_SECONDS)  # as the writer process reuses its reads
     source = service.source_for_key(db, key, "generic")
     made = 0
 
@@ -68,7 +71,7 @@ def measure(name: str, url: str, size: int, batches: int, repeats: bool) -> None
         return requests
 
     for _ in range(20):
-        service.accept_many(db, clock, batch())
+        service.accept_many(db, clock, batch(), recall)
     if db.dialect == "postgresql":
         with db.engine.connect() as connection:
             connection.execute(text("ANALYZE tickets, alerts"))
@@ -77,7 +80,7 @@ def measure(name: str, url: str, size: int, batches: int, repeats: bool) -> None
     server_before = server_cpu_seconds(db)
     began, cpu_began = time.perf_counter(), time.process_time()
     for requests in prepared:
-        service.accept_many(db, clock, requests)
+        service.accept_many(db, clock, requests, recall)
     wall, cpu = time.perf_counter() - began, time.process_time() - cpu_began
     server = server_cpu_seconds(db) - server_before
     alerts = size * batches

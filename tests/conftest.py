@@ -30,6 +30,7 @@ from fireline.escalation.service import create_policy
 from fireline.orgs.service import create_organisation, create_team, store_policy
 from fireline.policy.load import preset_names, preset_text
 from fireline.store.db import Database
+from fireline.store.loose_keys import orphans
 from fireline.store.migrate import upgrade
 from fireline.store.models import Base
 
@@ -98,6 +99,7 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     database = request.getfixturevalue("postgres_db")
     emptied(database)
     yield database
+    assert_no_orphans(database)
 
 
 @pytest.fixture
@@ -130,9 +132,18 @@ def emptied(database: Database) -> Database:
 
 
 @pytest.fixture
-def pg(postgres_db: Database) -> Database:
+def pg(postgres_db: Database) -> Iterator[Database]:
     """PostgreSQL only: for what needs several processes or real row locks."""
-    return emptied(postgres_db)
+    yield emptied(postgres_db)
+    assert_no_orphans(postgres_db)
+
+
+def assert_no_orphans(database: Database) -> None:
+    """PostgreSQL does not check the intake tables' references (`loose_keys`); the code
+    keeps them, and every test on PostgreSQL proves it did (SQLite checks them itself)."""
+    with database.engine.connect() as connection:
+        found = orphans(connection)
+    assert not found, f"rows refer to rows that do not exist: {found}"
 
 
 # One weekly layer with ada alone, for the on-call pages' tests (overrides change who it is).

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import warnings
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,6 +36,7 @@ from fireline.orgs.service import (
 from fireline.policy.errors import PolicyInvalid
 from fireline.policy.load import preset_text
 from fireline.store.db import Database
+from fireline.store.loose_keys import LOOSE_KEYS, orphans
 from fireline.store.migrate import downgrade, upgrade
 from fireline.store.models import Base
 from fireline.tickets.models import Ticket
@@ -214,22 +216,20 @@ def test_a_new_user_has_no_token_until_one_is_issued(
 EXPRESSION_INDEXES = {"ix_tickets_org_open_next_due"}
 
 
-# The foreign keys of org_id that migration 0013 drops on PostgreSQL only (SQLite would have
-# to rebuild the tables): the models no longer declare them.
-ORG_FOREIGN_KEYS_DROPPED = {
-    "tickets": "fk_tickets_org_id_organisations",
-    "alerts": "fk_alerts_org_id_organisations",
-    "timeline_events": "fk_timeline_events_org_id_organisations",
-}
-SQLITE_ONLY_FOREIGN_KEYS = set(ORG_FOREIGN_KEYS_DROPPED.values())
+# The foreign keys that migrations 0013 and 0016 drop on PostgreSQL only (SQLite would have
+# to rebuild the tables): the models no longer declare them (`fireline.store.loose_keys`).
+# By table and column: SQLite's key of a ticket's integration has no name.
+SQLITE_ONLY_FOREIGN_KEYS = {(key.table, key.column) for key in LOOSE_KEYS}
 
 
 def _compared_on(dialect: str) -> Callable[..., bool]:
     def compared(obj: object, name: str | None, kind: str, *_: object) -> bool:
         if kind == "index" and name in EXPRESSION_INDEXES:
             return False
-        sqlite_only = dialect == "sqlite" and name in SQLITE_ONLY_FOREIGN_KEYS
-        return not (kind == "foreign_key_constraint" and sqlite_only)
+        if kind != "foreign_key_constraint" or dialect != "sqlite":
+            return True
+        assert isinstance(obj, sa.ForeignKeyConstraint)
+        return (obj.table.name, *obj.column_keys) not in SQLITE_ONLY_FOREIGN_KEYS
 
     return compared
 
@@ -244,17 +244,38 @@ def schema_differences(engine: sa.Engine) -> list[object]:
         return list(compare_metadata(context, Base.metadata))
 
 
-def test_the_redundant_org_foreign_keys_are_gone_on_postgresql_only(db: Database) -> None:
+def test_the_loose_foreign_keys_are_gone_on_postgresql_only(db: Database) -> None:
     with db.engine.connect() as connection:
         found = {
-            fk["name"]
-            for table in ORG_FOREIGN_KEYS_DROPPED
+            (table, *fk["constrained_columns"])
+            for table in {key.table for key in LOOSE_KEYS}
             for fk in sa.inspect(connection).get_foreign_keys(table)
         }
     kept = found & SQLITE_ONLY_FOREIGN_KEYS
     assert kept == (SQLITE_ONLY_FOREIGN_KEYS if db.dialect == "sqlite" else set())
-    # The other keys of those tables stay: an alert's integration, a ticket's team.
-    assert {"fk_alerts_integration_id_integrations", "fk_tickets_team_id_teams"} <= found
+    # The other keys of those tables stay: an alert's silence, a ticket's incident.
+    assert {("alerts", "silence_id"), ("tickets", "incident_id")} <= found
+
+
+def test_a_loose_key_is_checked_on_sqlite_and_its_orphan_found_on_postgresql(
+    db: Database, world: World
+) -> None:
+    """SQLite refuses the orphan; on PostgreSQL it goes in, and the check the suite runs
+    after each test (`orphans`) finds it."""
+    orphan = sa.text(
+        "INSERT INTO ticket_comments (ticket_id, body, via, created_at) "
+        "VALUES (1000000, 'lost', 'web', :at)"
+    )
+    at = {"at": datetime(2026, 11, 28, tzinfo=UTC)}
+    with db.engine.connect() as connection:
+        assert orphans(connection) == []
+        if db.dialect == "sqlite":
+            with pytest.raises(sa.exc.IntegrityError, match="FOREIGN KEY"):
+                connection.execute(orphan, at)
+            return
+        connection.execute(orphan, at)
+        assert orphans(connection) == ["ticket_comments.ticket_id -> tickets: 1"]
+        connection.rollback()
 
 
 def test_expression_indexes_exist(db: Database) -> None:

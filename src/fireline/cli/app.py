@@ -45,6 +45,26 @@ def upgrade() -> None:
     out.print(f"database at {_redacted(url)} is up to date")
 
 
+@db_app.command()
+def check() -> None:
+    """Check the references PostgreSQL leaves to Fireline (on the intake's tables): exits 1,
+    naming them, if any row refers to a row that does not exist."""
+    from fireline.store.db import Database
+    from fireline.store.loose_keys import orphans
+
+    db = Database(_settings().database_url)
+    try:
+        with db.engine.connect() as connection:
+            found = orphans(connection)
+    finally:
+        db.dispose()
+    for orphan in found:
+        out.print(f"[red]refers to nothing[/]: {orphan}")
+    if found:
+        raise typer.Exit(1)
+    out.print("every reference holds")
+
+
 def _redacted(url: str) -> str:
     from sqlalchemy.engine import make_url
 

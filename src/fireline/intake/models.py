@@ -55,15 +55,16 @@ class AlertRow(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # No foreign key on PostgreSQL (migration 0013): the organisation is its integration's.
+    # org_id, integration_id, ticket_id: no foreign keys on PostgreSQL (migrations 0013,
+    # 0016; `fireline.store.loose_keys`).
     org_id: Mapped[int]
-    integration_id: Mapped[int] = mapped_column(ForeignKey("integrations.id"))
+    integration_id: Mapped[int]
     fingerprint: Mapped[str] = mapped_column(String(300))
     action: Mapped[str] = mapped_column(String(16))
     outcome: Mapped[str] = mapped_column(String(16))
     title: Mapped[str] = mapped_column(String(300))
     service: Mapped[str | None] = mapped_column(String(200))
-    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    ticket_id: Mapped[int | None] = mapped_column(index=True)
     silence_id: Mapped[int | None] = mapped_column(ForeignKey("silences.id"))
     details: Mapped[dict[str, Any]]
     received_at: Mapped[datetime]

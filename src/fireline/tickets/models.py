@@ -44,10 +44,11 @@ class Ticket(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # No foreign key on PostgreSQL (migration 0013): the organisation is its team's.
+    # org_id, team_id, policy_version_id, integration_id: no foreign keys on PostgreSQL
+    # (migrations 0013, 0016; `fireline.store.loose_keys`).
     org_id: Mapped[int]
-    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
-    policy_version_id: Mapped[int] = mapped_column(ForeignKey("policy_versions.id"))
+    team_id: Mapped[int]
+    policy_version_id: Mapped[int]
     title: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text, default="")
     service: Mapped[str | None] = mapped_column(String(200))
@@ -73,7 +74,7 @@ class Ticket(Base):
     paused_at: Mapped[datetime | None]
     fingerprint: Mapped[str | None] = mapped_column(String(300))
     # The integration whose alert opened it (intake's tickets only).
-    integration_id: Mapped[int | None] = mapped_column(ForeignKey("integrations.id"))
+    integration_id: Mapped[int | None]
     alert_count: Mapped[int] = mapped_column(default=0, server_default="0")
     last_alert_at: Mapped[datetime | None]
 
@@ -82,7 +83,8 @@ class Comment(Base):
     __tablename__ = "ticket_comments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    # No foreign key on PostgreSQL (migration 0016; `fireline.store.loose_keys`).
+    ticket_id: Mapped[int] = mapped_column(index=True)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     body: Mapped[str] = mapped_column(Text)
     via: Mapped[str] = mapped_column(String(16))

@@ -20,9 +20,10 @@ class Event(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # No foreign key on PostgreSQL (migration 0013): the organisation is its ticket's or incident's.
+    # org_id, ticket_id: no foreign keys on PostgreSQL (migrations 0013, 0016;
+    # `fireline.store.loose_keys`).
     org_id: Mapped[int]
-    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    ticket_id: Mapped[int | None]
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
     kind: Mapped[str] = mapped_column(String(64))
     summary: Mapped[str] = mapped_column(Text)
