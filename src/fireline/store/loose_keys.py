@@ -3,9 +3,10 @@
 Checking a foreign key costs PostgreSQL a lookup and a row lock of the referenced row for
 each row inserted: on the intake's tables that was half of its work for each alert taken
 in. These references were dropped there (migrations 0013, 0016) and are kept by the code
-instead: each id written comes from a row inserted or locked in the same transaction, and
-the rows referred to (organisations, teams, policy versions, integrations, tickets) are
-never deleted. SQLite still checks them all (its migrations keep the constraints), and the
+instead: a ticket's id is written only once the ticket is inserted or found (and locked) in
+the same transaction, the other ids are of rows read from the database, and none of the
+rows referred to (organisations, teams, policy versions, integrations, tickets) is ever
+deleted. SQLite still checks them all (its migrations keep the constraints), and the
 test suite looks for orphans on PostgreSQL after every test (`orphans`).
 """
 
