@@ -1,5 +1,5 @@
-"""Bulk inserts: `copy_rows` (COPY on PostgreSQL, executemany on SQLite) stores exactly what
-the ORM would, and fails as any other statement does."""
+"""Bulk inserts: `copy_rows` (COPY on PostgreSQL, a single row as an INSERT; executemany on
+SQLite) stores exactly what the ORM would, and fails as any other statement does."""
 
 from __future__ import annotations
 
@@ -36,13 +36,15 @@ def event(org_id: int, summary: str, data: Any, at: datetime) -> dict[str, Any]:
     }
 
 
-def test_copied_rows_read_back_as_written(db: Database, world: World) -> None:
+@pytest.mark.parametrize("one_at_a_time", [False, True], ids=["together", "one row each"])
+def test_copied_rows_read_back_as_written(db: Database, world: World, one_at_a_time: bool) -> None:
     berlin = timezone(timedelta(hours=1))
     at = datetime(2026, 11, 25, 16, 0, 0, 123456, tzinfo=berlin)
     data = {"text": AWKWARD, "nested": {"list": [1, 2.5, None, True]}, "none": None}
     rows = [event(world.org_id, AWKWARD, data, at), event(world.org_id, "", {}, at)]
     with db.transaction() as session:
-        copy_rows(session, Event, rows)
+        for part in [[row] for row in rows] if one_at_a_time else [rows]:
+            copy_rows(session, Event, part)
     with db.transaction() as session:
         stored = session.scalars(
             select(Event).where(Event.kind == "test.copied").order_by(Event.id)
@@ -50,6 +52,19 @@ def test_copied_rows_read_back_as_written(db: Database, world: World) -> None:
         assert [(e.summary, e.data) for e in stored] == [(AWKWARD, data), ("", {})]
         assert all(e.at == at and e.at.tzinfo is not None for e in stored)
         assert stored[0].at.astimezone(UTC).hour == 15
+
+
+def test_a_single_row_inserted_with_its_id_reads_back(db: Database, world: World) -> None:
+    at = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
+    with db.transaction() as session:
+        (first,) = insert_with_ids(session, Event, [event(world.org_id, "one", {"n": 1}, at)])
+        second, third = insert_with_ids(
+            session, Event, [event(world.org_id, f"e{n}", {}, at) for n in (2, 3)]
+        )
+    with db.transaction() as session:
+        found = dict(session.execute(select(Event.id, Event.summary)).all())
+    assert (found[first], found[second], found[third]) == ("one", "e2", "e3")
+    assert first < second < third
 
 
 def test_a_naive_datetime_is_refused_and_nothing_is_stored(db: Database, world: World) -> None:
@@ -61,13 +76,14 @@ def test_a_naive_datetime_is_refused_and_nothing_is_stored(db: Database, world: 
         assert session.scalars(select(Event).where(Event.summary == "naive")).all() == []
 
 
+@pytest.mark.parametrize("alone", [False, True], ids=["among others", "alone"])
 def test_a_refused_row_fails_the_whole_copy_as_an_integrity_error(
-    db: Database, world: World
+    db: Database, world: World, alone: bool
 ) -> None:
     at = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
     # An incident's key is checked on both databases (a ticket's only on SQLite: loose_keys).
     missing = {**event(world.org_id, "no such incident", {}, at), "incident_id": 10**6}
-    rows = [event(world.org_id, "fine", {}, at), missing]
+    rows = [missing] if alone else [event(world.org_id, "fine", {}, at), missing]
     with pytest.raises(IntegrityError), db.transaction() as session:
         copy_rows(session, Event, rows)
     with db.transaction() as session:

@@ -31,12 +31,16 @@ def insert_with_ids(
     one COPY (`copy_rows`): a multi-row INSERT ... RETURNING would have its whole text,
     thousands of placeholders long, re-parsed by the driver on every batch (about 50 µs a
     row). A row that breaks a unique index fails the COPY as an IntegrityError, as an INSERT
-    would. On SQLite each row's id is the row id it was given.
+    would. A single row is an INSERT ... RETURNING (one round trip, not three). On SQLite
+    each row's id is the row id it was given.
     """
     if not rows:
         return []
     connection = session.connection()
     (key,) = model.__mapper__.primary_key
+    if connection.dialect.name == "postgresql" and len(rows) == 1:
+        (row,) = rows
+        return [_insert_one(connection, model, row, returning=key.name)]
     if connection.dialect.name == "postgresql":
         count = {"table": model.__tablename__, "count": len(rows)}
         ids = list(connection.execute(_NEXT_IDS, count).scalars())
@@ -51,7 +55,8 @@ def copy_rows(session: Session, model: type[Base], rows: Sequence[dict[str, Any]
 
     On PostgreSQL they go in as one COPY, in the caller's transaction: psycopg's executemany
     spends about 30 µs of client CPU a row, and PostgreSQL an executor run a row; COPY about
-    half the client's CPU and two thirds of the server's. SQLite takes them as one
+    half the client's CPU and two thirds of the server's. A single row goes in as an INSERT
+    (`_insert_one`: one round trip, where a COPY takes two). SQLite takes them as one
     executemany (`_sqlite_insert`).
     """
     if not rows:
@@ -63,6 +68,9 @@ def copy_rows(session: Session, model: type[Base], rows: Sequence[dict[str, Any]
     connection = session.connection()
     if connection.dialect.name != "postgresql":
         _sqlite_insert(session, model, rows)
+        return
+    if len(rows) == 1:
+        _insert_one(connection, model, rows[0])
         return
     statement, converters = _copy_of(model, columns)
     driver = connection.connection.driver_connection
@@ -79,6 +87,38 @@ def copy_rows(session: Session, model: type[Base], rows: Sequence[dict[str, Any]
                     for convert, value in zip(converters, (row[c] for c in columns), strict=True)
                 ]
             )
+
+
+def _insert_one(
+    connection: Connection, model: type[Base], row: dict[str, Any], returning: str | None = None
+) -> int:
+    """PostgreSQL: one row as an INSERT (its statement prepared once by the driver): a
+    round trip, where a COPY takes two, and most batches' comments are a single row."""
+    statement, converters = _insert_of(model, tuple(row), returning)
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    values = [
+        value if convert is None else convert(value)
+        for convert, value in zip(converters, row.values(), strict=True)
+    ]
+    with _as_sqlalchemy_errors(connection, statement), driver.cursor() as cursor:
+        cursor.execute(statement, values)
+        if returning is None:
+            return 0
+        (new_id,) = cursor.fetchone() or (0,)
+        return int(new_id)
+
+
+@cache
+def _insert_of(
+    model: type[Base], columns: tuple[str, ...], returning: str | None
+) -> tuple[str, tuple[Converter, ...]]:
+    table = model.__table__
+    converters = tuple(_converter(table.c[name].type) for name in columns)
+    names = ", ".join(f'"{name}"' for name in columns)
+    marks = ", ".join("%s" for _ in columns)
+    back = f' RETURNING "{returning}"' if returning else ""
+    return f'INSERT INTO "{model.__tablename__}" ({names}) VALUES ({marks}){back}', converters
 
 
 @contextmanager
