@@ -123,6 +123,7 @@ def create_app(
                 settings.intake_writers,
                 committed=committed,
                 statement_timeout=settings.intake_statement_timeout_seconds,
+                stuck_after=settings.intake_writer_stuck_seconds,
             )
         else:
             intake = GroupCommit(database, the_clock, committed=committed)

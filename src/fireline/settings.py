@@ -48,6 +48,9 @@ class Settings(ClientSettings):
     # this long is cancelled and its batch answered 503 with Retry-After: senders retry
     # rather than wait on a database that hangs.
     intake_statement_timeout_seconds: float = Field(default=10.0, ge=0.001, le=3600)
+    # A writer process that leaves a request unanswered this long (hung in its Python,
+    # stopped) is killed and replaced; what it held is answered 503.
+    intake_writer_stuck_seconds: float = Field(default=60.0, ge=0.5, le=86400)
     engine_interval: float = 1.0
     engine_lease_seconds: float = 60.0
     engine_batch: int = 200

@@ -150,6 +150,52 @@ def test_a_writer_that_dies_is_replaced_and_what_it_held_answers_503(
     assert len(prints) == 2 and len(set(prints)) == 2
 
 
+def test_a_writer_that_stops_answering_is_killed_and_replaced(
+    db: Database, key: str, tmp_path: Path
+) -> None:
+    """A writer process that is stopped (SIGSTOP: as hung as a process can be) while it
+    holds a request: the request is answered 503 once the writer has held it
+    `intake_writer_stuck_seconds`, the writer is killed, and a new one takes the retry."""
+    settings = served_settings(db, tmp_path, intake_writer_stuck_seconds=1.5)
+    with TestClient(create_app(settings)) as client:
+        post(client, key, {"title": "before", "dedup_key": "before"})
+        (stuck,) = writer_pids(client)
+        os.kill(stuck, signal.SIGSTOP)
+        try:
+            began = time.monotonic()
+            answer = client.post(
+                "/api/v1/alerts/generic",
+                json={"title": "held", "dedup_key": "held"},
+                headers={"Authorization": f"Bearer {key}"},
+            )
+            waited = time.monotonic() - began
+            assert answer.status_code == 503, answer.text
+            assert 1.5 <= waited < 30, waited
+            # Killed, not merely left stopped: reaped by the server, so gone.
+            deadline = time.monotonic() + 10
+            while os.path.exists(f"/proc/{stuck}") and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert not os.path.exists(f"/proc/{stuck}")
+        finally:
+            if os.path.exists(f"/proc/{stuck}"):
+                os.kill(stuck, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while True:
+            retried = client.post(
+                "/api/v1/alerts/generic",
+                json={"title": "held", "dedup_key": "held"},
+                headers={"Authorization": f"Bearer {key}"},
+            )
+            if retried.status_code == 202:
+                break
+            assert retried.status_code == 503 and time.monotonic() < deadline, retried.text
+            time.sleep(0.2)
+        assert writer_pids(client) - {stuck}
+    with db.transaction() as session:
+        prints = session.scalars(select(AlertRow.fingerprint).order_by(AlertRow.id)).all()
+    assert len(prints) == 2 and len(set(prints)) == 2
+
+
 def test_closing_answers_every_request_handed_over(db: Database, key: str, world: World) -> None:
     source = service.source_for_key(db, key, "generic")
 

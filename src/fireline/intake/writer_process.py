@@ -13,7 +13,11 @@ an answer settles its request in the loop at once, without waiting for a thread 
 the GIL (up to 5 ms each way).
 
 If the child dies, the requests it had been sent are answered 503 (the senders that retry,
-retry; the alerts they carry are deduplicated) and a new child starts.
+retry; the alerts they carry are deduplicated) and a new child starts. A child that has
+held a request for `stuck_after` seconds without a word (hung in its Python, stopped; its
+statements are cancelled long before) is killed, with the same outcome: intake does not
+wait forever on one stuck process. A child speaks first once it has started (its imports
+take seconds), then with each batch's answers.
 """
 
 from __future__ import annotations
@@ -52,6 +56,8 @@ RESTART_PAUSE_SECONDS = 1.0
 RECALL_SECONDS = 1.0
 CLOSE_SECONDS = 30.0
 STATEMENT_TIMEOUT_SECONDS = 10.0
+STUCK_SECONDS = 60.0
+WATCH_SECONDS = 1.0
 
 
 def _framed(value: Any) -> bytes:
@@ -69,15 +75,21 @@ class ProcessGroupCommit:
         max_alerts: int = 500,
         committed: Callable[[int], None] | None = None,
         statement_timeout: float = STATEMENT_TIMEOUT_SECONDS,
+        stuck_after: float = STUCK_SECONDS,
     ) -> None:
         """`committed` is called, in the event loop, with the number of alerts each batch
         the child committed took in. The child's statements are cancelled after
-        `statement_timeout` seconds (PostgreSQL), and their batch answered 503."""
+        `statement_timeout` seconds (PostgreSQL), and their batch answered 503; a child
+        that leaves a request unanswered for `stuck_after` seconds is killed."""
         self.database_url, self.max_alerts = database_url, max_alerts
         self.committed, self.statement_timeout = committed, statement_timeout
+        self.stuck_after = stuck_after
         self._waiting: dict[int, asyncio.Future[list[AlertOutcome]]] = {}
         self._unsent: list[_Job] = []
-        self._sent: set[int] = set()  # ids the current child holds, unanswered
+        # The ids the current child holds, unanswered, with when each was sent: oldest first.
+        self._sent: dict[int, float] = {}
+        self._heard_at = 0.0  # when the current child was started, or last spoke
+        self._watch: asyncio.TimerHandle | None = None
         self._ids = itertools.count()
         self._link: _Link | None = None
         self._child: subprocess.Popen[bytes] | None = None
@@ -93,11 +105,13 @@ class ProcessGroupCommit:
         max_alerts: int = 500,
         committed: Callable[[int], None] | None = None,
         statement_timeout: float = STATEMENT_TIMEOUT_SECONDS,
+        stuck_after: float = STUCK_SECONDS,
     ) -> ProcessGroupCommit:
         """A writer with its child started. The child is not waited for: what is sent
         meanwhile waits in the socket until it has imported its modules and reads it."""
-        intake = cls(database_url, max_alerts, committed, statement_timeout)
+        intake = cls(database_url, max_alerts, committed, statement_timeout, stuck_after)
         await intake._start()
+        intake._watch = intake._loop.call_later(WATCH_SECONDS, intake._look_for_stuck)
         return intake
 
     async def accept(self, source: Source, alerts: Sequence[IncomingAlert]) -> list[AlertOutcome]:
@@ -115,6 +129,8 @@ class ProcessGroupCommit:
     async def aclose(self) -> None:
         """Finish what was handed over, then stop the child."""
         self._closing = True
+        if self._watch is not None:
+            self._watch.cancel()
         if self._restarting is not None:
             await self._restarting
         self._flush()
@@ -148,6 +164,7 @@ class ProcessGroupCommit:
             pass_fds=[theirs.fileno()],
             env={**os.environ, DATABASE_URL: self.database_url},
         )
+        self._heard_at = self._loop.time()
         theirs.close()
         link = self._loop.create_unix_connection(lambda: _Link(self), sock=ours)
         _, self._link = await link
@@ -164,14 +181,33 @@ class ProcessGroupCommit:
             for request_id, _, _ in jobs:
                 answer(self._waiting.pop(request_id, None), StorageDown(str(error)))
             return
-        self._sent.update(job[0] for job in jobs)
+        sent_at = self._loop.time()
+        self._sent.update((job[0], sent_at) for job in jobs)
+
+    def _look_for_stuck(self) -> None:
+        """Kill a child that has held a request too long without a word; `_lost` then
+        answers 503 and starts another. Looked at once a second."""
+        self._watch = self._loop.call_later(WATCH_SECONDS, self._look_for_stuck)
+        oldest = next(iter(self._sent.values()), None)
+        child = self._child
+        if oldest is None or child is None:
+            return
+        # It answers in the order it was sent: while it speaks, it is not stuck.
+        silent = self._loop.time() - max(oldest, self._heard_at)
+        if silent < self.stuck_after:
+            return
+        log.error(
+            "the intake writer (pid %s) has said nothing for %.0f s; killing it", child.pid, silent
+        )
+        child.kill()
 
     def _answered(self, message: bytes) -> None:
+        self._heard_at = self._loop.time()
         taken, answers = pickle.loads(message)
         if taken and self.committed is not None:
             self.committed(taken)
         for request_id, result in answers:
-            self._sent.discard(request_id)
+            self._sent.pop(request_id, None)
             answer(self._waiting.pop(request_id, None), result)
 
     def _lost(self) -> None:
@@ -204,7 +240,7 @@ class ProcessGroupCommit:
         self._restarting = None
 
     def _fail_sent(self, why: str) -> None:
-        sent, self._sent = self._sent, set()
+        sent, self._sent = self._sent, {}
         for request_id in sent:
             answer(self._waiting.pop(request_id, None), StorageDown(why))
 
@@ -227,11 +263,15 @@ class WriterPool:
         processes: int,
         committed: Callable[[int], None] | None = None,
         statement_timeout: float = STATEMENT_TIMEOUT_SECONDS,
+        stuck_after: float = STUCK_SECONDS,
     ) -> WriterPool:
         return cls(
             [
                 await ProcessGroupCommit.started(
-                    database_url, committed=committed, statement_timeout=statement_timeout
+                    database_url,
+                    committed=committed,
+                    statement_timeout=statement_timeout,
+                    stuck_after=stuck_after,
                 )
                 for _ in range(processes)
             ]
@@ -298,6 +338,7 @@ def _serve(
     # collection walks it all again, a pause every few seconds in a storm.
     gc.collect()
     gc.freeze()
+    link.sendall(_framed((0, [])))  # started: the parent's watch counts from here
     batches = 0
     try:
         while open_ or jobs:
