@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -128,23 +129,30 @@ def test_a_writer_that_dies_is_replaced_and_what_it_held_answers_503(
     first = writer_pids(served)
     for pid in first:
         os.kill(pid, 9)
+    retried_until_taken(served, key, {"title": "after", "dedup_key": "after"})
+    assert writer_pids(served) - first
+    # Retried after a 503, the alert was still taken in once.
+    assert_two_alerts_taken_once(db)
+
+
+def retried_until_taken(client: TestClient, key: str, alert: dict[str, str]) -> None:
+    """Post as a sender that retries on 503 does, until the alert is taken (202)."""
     statuses = []
     deadline = time.monotonic() + 60
     while True:
-        answer = served.post(
-            "/api/v1/alerts/generic",
-            json={"title": "after", "dedup_key": "after"},
-            headers={"Authorization": f"Bearer {key}"},
+        answer = client.post(
+            "/api/v1/alerts/generic", json=alert, headers={"Authorization": f"Bearer {key}"}
         )
         statuses.append(answer.status_code)
         if answer.status_code == 202:
-            break
+            return
         assert answer.status_code == 503, answer.text
         assert answer.headers["retry-after"] == "5"
         assert time.monotonic() < deadline, statuses
         time.sleep(0.2)
-    assert writer_pids(served) - first
-    # Retried after a 503, the alert was still taken in once.
+
+
+def assert_two_alerts_taken_once(db: Database) -> None:
     with db.transaction() as session:
         prints = session.scalars(select(AlertRow.fingerprint).order_by(AlertRow.id)).all()
     assert len(prints) == 2 and len(set(prints)) == 2
@@ -161,39 +169,31 @@ def test_a_writer_that_stops_answering_is_killed_and_replaced(
         post(client, key, {"title": "before", "dedup_key": "before"})
         (stuck,) = writer_pids(client)
         os.kill(stuck, signal.SIGSTOP)
-        try:
-            began = time.monotonic()
-            answer = client.post(
-                "/api/v1/alerts/generic",
-                json={"title": "held", "dedup_key": "held"},
-                headers={"Authorization": f"Bearer {key}"},
-            )
-            waited = time.monotonic() - began
-            assert answer.status_code == 503, answer.text
-            assert 1.5 <= waited < 30, waited
-            # Killed, not merely left stopped: reaped by the server, so gone.
-            deadline = time.monotonic() + 10
-            while os.path.exists(f"/proc/{stuck}") and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert not os.path.exists(f"/proc/{stuck}")
-        finally:
-            if os.path.exists(f"/proc/{stuck}"):
-                os.kill(stuck, signal.SIGKILL)
-        deadline = time.monotonic() + 60
-        while True:
-            retried = client.post(
-                "/api/v1/alerts/generic",
-                json={"title": "held", "dedup_key": "held"},
-                headers={"Authorization": f"Bearer {key}"},
-            )
-            if retried.status_code == 202:
-                break
-            assert retried.status_code == 503 and time.monotonic() < deadline, retried.text
-            time.sleep(0.2)
+        with ThreadPoolExecutor(1) as sender:
+            try:
+                began = time.monotonic()
+                held = sender.submit(
+                    client.post,
+                    "/api/v1/alerts/generic",
+                    json={"title": "held", "dedup_key": "held"},
+                    headers={"Authorization": f"Bearer {key}"},
+                )
+                # Without the watch the request would wait for ever: fail, not hang.
+                answer = held.result(timeout=30)
+                waited = time.monotonic() - began
+                assert answer.status_code == 503, answer.text
+                assert 1.5 <= waited < 30, waited
+                # Killed, not merely left stopped: reaped by the server, so gone.
+                deadline = time.monotonic() + 10
+                while os.path.exists(f"/proc/{stuck}") and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                assert not os.path.exists(f"/proc/{stuck}")
+            finally:  # before the sender is waited for, which a stuck writer would hold up
+                if os.path.exists(f"/proc/{stuck}"):
+                    os.kill(stuck, signal.SIGKILL)
+        retried_until_taken(client, key, {"title": "held", "dedup_key": "held"})
         assert writer_pids(client) - {stuck}
-    with db.transaction() as session:
-        prints = session.scalars(select(AlertRow.fingerprint).order_by(AlertRow.id)).all()
-    assert len(prints) == 2 and len(set(prints)) == 2
+    assert_two_alerts_taken_once(db)
 
 
 def test_closing_answers_every_request_handed_over(db: Database, key: str, world: World) -> None:
