@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -408,6 +408,25 @@ _COUNT_REPEATS = (
         updated_at=bindparam("now"),
     )
     .returning(Ticket.id, Ticket.alert_count)
+)
+# PostgreSQL: `_COUNT_REPEATS` and the comments it leads to, as one statement. Each comment
+# reads "Occurrence <the new count><after_count><the ticket's link text>".
+_COUNT_REPEATS_AND_COMMENT = text(
+    """
+    WITH counted AS (
+        UPDATE tickets
+        SET alert_count = alert_count + :increment, last_alert_at = :now, updated_at = :now
+        WHERE id = ANY(CAST(:ids AS integer[]))
+        RETURNING id, alert_count
+    )
+    INSERT INTO ticket_comments (ticket_id, author_id, body, via, created_at)
+    SELECT counted.id, NULL,
+           'Occurrence ' || counted.alert_count || :after_count || given.link, :via, :now
+    FROM counted
+    JOIN unnest(CAST(:ids AS integer[]), CAST(:links AS text[])) AS given (id, link)
+        ON given.id = counted.id
+    ORDER BY counted.id
+    """
 )
 
 
@@ -986,30 +1005,54 @@ class _Batch:
             return
         # One UPDATE per distinct increment (nearly always one), each returning the new
         # totals: no read of the counts before writing them. In id order, as locked.
-        by_increment: dict[int, list[int]] = {}
+        by_increment: dict[int, list[_TicketRef]] = {}
         for ref in sorted(repeated, key=lambda ref: ref.id or 0):
-            assert ref.id is not None
-            by_increment.setdefault(ref.new_alerts, []).append(ref.id)
+            by_increment.setdefault(ref.new_alerts, []).append(ref)
+        connection = self.session.connection()
+        if connection.dialect.name == "postgresql":
+            # The update and its comments in one statement: a round trip fewer a batch.
+            for increment, refs in by_increment.items():
+                counted = {
+                    "ids": [ref.id for ref in refs],
+                    "links": [_link_text(ref) for ref in refs],
+                    "increment": increment,
+                    "now": self.now,
+                    "after_count": _after_count(self.now, increment),
+                    "via": Via.integration.value,
+                }
+                connection.execute(_COUNT_REPEATS_AND_COMMENT, counted)
+            return
         totals: dict[int, int] = {}
-        for increment, ids in by_increment.items():
-            counted = {"ids": ids, "increment": increment, "now": self.now}
-            for ticket_id, total in self.session.connection().execute(_COUNT_REPEATS, counted):
+        for increment, refs in by_increment.items():
+            counted = {"ids": [ref.id for ref in refs], "increment": increment, "now": self.now}
+            for ticket_id, total in connection.execute(_COUNT_REPEATS, counted):
                 totals[ticket_id] = total
         comments = []
         for ref in repeated:
             assert ref.id is not None
-            more = f" ({ref.new_alerts} since the last comment)" if ref.new_alerts > 1 else ""
-            link = f": {ref.latest_link}" if ref.latest_link else ""
+            after_count = _after_count(self.now, ref.new_alerts)
             comments.append(
                 {
                     "ticket_id": ref.id,
                     "author_id": None,
-                    "body": f"Occurrence {totals[ref.id]} at {self.now.isoformat()}{more}{link}",
+                    "body": f"Occurrence {totals[ref.id]}{after_count}{_link_text(ref)}",
                     "via": Via.integration.value,
                     "created_at": self.now,
                 }
             )
         copy_rows(self.session, Comment, comments)
+
+
+def _after_count(now: datetime, new_alerts: int) -> str:
+    """An occurrence comment's text after its count: "Occurrence 7 at … (3 since the last
+    comment)"."""
+    more = f" ({new_alerts} since the last comment)" if new_alerts > 1 else ""
+    return f" at {now.isoformat()}{more}"
+
+
+def _link_text(ref: _TicketRef) -> str:
+    """An occurrence comment's ending: the link to the latest occurrence, if it has one."""
+    return f": {ref.latest_link}" if ref.latest_link else ""
 
 
 def _note_raise(
