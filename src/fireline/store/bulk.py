@@ -105,8 +105,9 @@ def _insert_one(
         cursor.execute(statement, values)
         if returning is None:
             return 0
-        (new_id,) = cursor.fetchone() or (0,)
-        return int(new_id)
+        found = cursor.fetchone()
+        assert found is not None  # an INSERT ... RETURNING returns its row
+        return int(found[0])
 
 
 @cache
