@@ -251,10 +251,33 @@ def test_the_loose_foreign_keys_are_gone_on_postgresql_only(db: Database) -> Non
             for table in {key.table for key in LOOSE_KEYS}
             for fk in sa.inspect(connection).get_foreign_keys(table)
         }
-    kept = found & SQLITE_ONLY_FOREIGN_KEYS
+    kept = loose_keys_present(db)
     assert kept == (SQLITE_ONLY_FOREIGN_KEYS if db.dialect == "sqlite" else set())
     # The other keys of those tables stay: an alert's silence, a ticket's incident.
     assert {("alerts", "silence_id"), ("tickets", "incident_id")} <= found
+
+
+def loose_keys_present(db: Database) -> set[tuple[str, str]]:
+    with db.engine.connect() as connection:
+        found = {
+            (table, *fk["constrained_columns"])
+            for table in {key.table for key in LOOSE_KEYS}
+            for fk in sa.inspect(connection).get_foreign_keys(table)
+        }
+    return found & SQLITE_ONLY_FOREIGN_KEYS
+
+
+def test_downgrading_0016_gives_postgresql_its_keys_back(pg: Database) -> None:
+    restored = {(key.table, key.column) for key in LOOSE_KEYS if key.refers_to != "organisations"}
+    pg.dispose()  # no pooled connection may hold the tables the migration alters
+    try:
+        downgrade(pg.url, "0015")
+        pg.dispose()
+        assert loose_keys_present(pg) == restored
+    finally:
+        upgrade(pg.url)
+        pg.dispose()
+    assert loose_keys_present(pg) == set()
 
 
 def test_a_loose_key_is_checked_on_sqlite_and_its_orphan_found_on_postgresql(
