@@ -114,9 +114,7 @@ def _insert_one(
 def _insert_of(
     model: type[Base], columns: tuple[str, ...], returning: str | None
 ) -> tuple[str, tuple[Converter, ...]]:
-    table = model.__table__
-    converters = tuple(_converter(table.c[name].type) for name in columns)
-    names = ", ".join(f'"{name}"' for name in columns)
+    names, converters = _postgres_columns(model, columns)
     marks = ", ".join("%s" for _ in columns)
     back = f' RETURNING "{returning}"' if returning else ""
     return f'INSERT INTO "{model.__tablename__}" ({names}) VALUES ({marks}){back}', converters
@@ -207,10 +205,17 @@ Converter = Callable[[Any], Any] | None
 
 @cache
 def _copy_of(model: type[Base], columns: tuple[str, ...]) -> tuple[str, tuple[Converter, ...]]:
+    names, converters = _postgres_columns(model, columns)
+    return f'COPY "{model.__tablename__}" ({names}) FROM STDIN', converters
+
+
+def _postgres_columns(
+    model: type[Base], columns: tuple[str, ...]
+) -> tuple[str, tuple[Converter, ...]]:
+    """The columns' quoted names, as a statement lists them, and each one's converter."""
     table = model.__table__
     converters = tuple(_converter(table.c[name].type) for name in columns)
-    names = ", ".join(f'"{name}"' for name in columns)
-    return f'COPY "{model.__tablename__}" ({names}) FROM STDIN', converters
+    return ", ".join(f'"{name}"' for name in columns), converters
 
 
 def _converter(column_type: Any) -> Converter:
