@@ -120,7 +120,7 @@ def authenticate(db: Database, token: str, via: Via = Via.api) -> Actor:
     """The actor a bearer token stands for; one indexed lookup of its hash."""
     if not token.startswith(TOKEN_PREFIX):
         raise Unauthorized("not a Fireline API token")
-    with db.transaction() as session:
+    with db.reading() as session:
         found = session.execute(
             select(User, ApiToken.revoked_at)
             .join(ApiToken, ApiToken.user_id == User.id)
@@ -193,7 +193,7 @@ def deactivate(session: Session, now: datetime, actor: Actor, handle: str) -> Us
 
 
 def list_users(db: Database, actor: Actor) -> list[User]:
-    with db.transaction() as session:
+    with db.reading() as session:
         return list(
             session.scalars(select(User).where(User.org_id == actor.org_id).order_by(User.handle))
         )

@@ -68,7 +68,7 @@ def sign_in(
 
 def signed_in(db: Database, clock: Clock, token: str) -> SignedIn:
     """The person behind a session cookie; an unknown, ended or expired one is refused."""
-    with db.transaction() as session:
+    with db.reading() as session:
         found = session.execute(
             select(User, WebSession, Organisation.slug)
             .join(WebSession, WebSession.user_id == User.id)

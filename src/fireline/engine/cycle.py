@@ -159,5 +159,5 @@ class Engine:
 
 def last_cycle(db: Database) -> datetime | None:
     """When any engine last completed a full cycle."""
-    with db.transaction() as session:
+    with db.reading() as session:
         return session.scalar(select(func.max(EngineInstance.last_cycle_at)))

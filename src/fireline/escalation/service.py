@@ -201,7 +201,7 @@ def _policy_view(session: Session, row: EscalationPolicyRow) -> EscalationPolicy
 
 
 def list_policies(db: Database, actor: Actor) -> list[EscalationPolicyView]:
-    with db.transaction() as session:
+    with db.reading() as session:
         rows = session.scalars(
             select(EscalationPolicyRow)
             .where(
@@ -214,7 +214,7 @@ def list_policies(db: Database, actor: Actor) -> list[EscalationPolicyView]:
 
 
 def get_policy(db: Database, actor: Actor, slug: str) -> EscalationPolicyView:
-    with db.transaction() as session:
+    with db.reading() as session:
         return _policy_view(session, _policy_row(session, actor.org_id, slug))
 
 
@@ -345,12 +345,11 @@ def start_many(session: Session, actor: Actor, now: datetime, starts: Sequence[S
     record_rows(session, held)
 
 
-def _escalation(session: Session, org_id: int, ticket_id: int) -> Escalation | None:
-    return session.scalar(
-        select(Escalation)
-        .where(Escalation.ticket_id == ticket_id, Escalation.org_id == org_id)
-        .with_for_update(key_share=True)
-    )
+def _escalation(
+    session: Session, org_id: int, ticket_id: int, *, lock: bool = True
+) -> Escalation | None:
+    query = select(Escalation).where(Escalation.ticket_id == ticket_id, Escalation.org_id == org_id)
+    return session.scalar(query.with_for_update(key_share=True) if lock else query)
 
 
 def _view(session: Session, escalation: Escalation) -> EscalationView:
@@ -535,8 +534,8 @@ def follow_raise(
 
 
 def escalation_of(db: Database, actor: Actor, ticket_id: int) -> EscalationView:
-    with db.transaction() as session:
-        escalation = _escalation(session, actor.org_id, ticket_id)
+    with db.reading() as session:
+        escalation = _escalation(session, actor.org_id, ticket_id, lock=False)
         if escalation is None:
             raise NotFound(f"ticket {ticket_id} is not being escalated")
         return _view(session, escalation)

@@ -420,7 +420,7 @@ def declare_incident(db: Database, clock: Clock, actor: Actor, new: NewIncident)
 
 
 def get_incident(db: Database, actor: Actor, incident_id: int) -> IncidentView:
-    with db.transaction() as session:
+    with db.reading() as session:
         return view_incident(session, _load(session, actor, incident_id))
 
 
@@ -435,7 +435,7 @@ def list_incidents(
     limit: int = 50,
     offset: int = 0,
 ) -> IncidentPage:
-    with db.transaction() as session:
+    with db.reading() as session:
         query = (
             select(Incident, Team.slug)
             .join(Team, Team.id == Incident.team_id)
@@ -458,7 +458,7 @@ def list_incidents(
 def search_incidents(db: Database, actor: Actor, q: str, limit: int) -> list[IncidentSummary]:
     """Incidents the actor may see whose title or summary mentions `q`, newest first."""
     pattern = f"%{q}%"
-    with db.transaction() as session:
+    with db.reading() as session:
         rows = session.execute(
             select(Incident, Team.slug)
             .join(Team, Team.id == Incident.team_id)
@@ -617,7 +617,7 @@ def change_severity(
 
 
 def incident_timeline(db: Database, actor: Actor, incident_id: int) -> list[EventView]:
-    with db.transaction() as session:
+    with db.reading() as session:
         incident = _load(session, actor, incident_id)
         return event_views(session, events_of(session, incident_id=incident.id))
 

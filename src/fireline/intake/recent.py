@@ -25,7 +25,7 @@ class RecentAlert:
 
 
 def recent_alerts(db: Database, actor: Actor, limit: int = 10) -> list[RecentAlert]:
-    with db.transaction() as session:
+    with db.reading() as session:
         rows = session.execute(
             select(AlertRow, Integration.name)
             .join(Integration, Integration.id == AlertRow.integration_id)

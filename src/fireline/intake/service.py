@@ -156,7 +156,7 @@ def _integration_view(
 
 
 def list_integrations(db: Database, actor: Actor) -> list[IntegrationView]:
-    with db.transaction() as session:
+    with db.reading() as session:
         rows = session.execute(
             select(Integration, Team.slug, Heartbeat)
             .join(Team, Team.id == Integration.team_id)
@@ -1322,7 +1322,7 @@ def list_silences(
     db: Database, clock: Clock, actor: Actor, *, include_expired: bool = False
 ) -> list[SilenceView]:
     now = clock.now()
-    with db.transaction() as session:
+    with db.reading() as session:
         query = select(SilenceRow).where(SilenceRow.org_id == actor.org_id)
         if not include_expired:
             query = query.where(SilenceRow.ends_at > now)

@@ -156,13 +156,13 @@ def cancel_pages_to(session: Session, user_id: int) -> int:
 
 
 def contact_methods(db: Database, actor: Actor, handle: str) -> list[ContactMethodView]:
-    with db.transaction() as session:
+    with db.reading() as session:
         return _views(session, _person(session, actor, handle).id)
 
 
 def ticket_notifications(db: Database, actor: Actor, ticket_id: int) -> list[NotificationView]:
     """Every notification a ticket caused: to whom, how, and what became of it."""
-    with db.transaction() as session:
+    with db.reading() as session:
         rows = session.execute(
             select(OutboxMessage, User.handle)
             .join(User, User.id == OutboxMessage.user_id, isouter=True)
@@ -188,7 +188,7 @@ def ticket_notifications(db: Database, actor: Actor, ticket_id: int) -> list[Not
 
 
 def inbox(db: Database, actor: Actor, limit: int = 50) -> list[InboxView]:
-    with db.transaction() as session:
+    with db.reading() as session:
         rows = session.scalars(
             select(InboxMessage)
             .where(InboxMessage.user_id == actor.user_id)

@@ -417,7 +417,7 @@ def replace_schedule(
 
 
 def list_schedules(db: Database, actor: Actor) -> list[ScheduleView]:
-    with db.transaction() as session:
+    with db.reading() as session:
         rows = session.scalars(
             select(ScheduleRow).where(ScheduleRow.org_id == actor.org_id).order_by(ScheduleRow.slug)
         ).all()
@@ -425,7 +425,7 @@ def list_schedules(db: Database, actor: Actor) -> list[ScheduleView]:
 
 
 def get_schedule(db: Database, actor: Actor, slug: str) -> ScheduleView:
-    with db.transaction() as session:
+    with db.reading() as session:
         return _view(session, _schedule_row(session, actor, slug))
 
 
@@ -486,7 +486,7 @@ def on_call(
 def who_is_on_call(
     db: Database, actor: Actor, at: datetime, schedule: str | None = None
 ) -> list[OnCallView]:
-    with db.transaction() as session:
+    with db.reading() as session:
         if schedule is not None:
             _schedule_row(session, actor, schedule)
         answers = on_call(session, actor.org_id, at, [schedule] if schedule else None)
@@ -532,7 +532,7 @@ def add_override(
 def list_overrides(
     db: Database, actor: Actor, slug: str, first: datetime, last: datetime
 ) -> list[OverrideView]:
-    with db.transaction() as session:
+    with db.reading() as session:
         row = _schedule_row(session, actor, slug)
         rows = session.scalars(
             select(OverrideRow)
@@ -614,7 +614,7 @@ def schedule_spans(
 ) -> list[SpanView]:
     """The on-call calendar of one schedule: who holds each layer, and the responder."""
     _checked_range(first, last)
-    with db.transaction() as session:
+    with db.reading() as session:
         row = _schedule_row(session, actor, slug)
         pure = _load(session, [row], first, last)[row.id]
         return [_span_view(s) for s in rotation.spans(pure, first, last)]
@@ -625,7 +625,7 @@ def person_spans(
 ) -> list[tuple[str, SpanView]]:
     """Every stretch `handle` holds a layer, on every schedule: a person's on-call calendar."""
     _checked_range(first, last)
-    with db.transaction() as session:
+    with db.reading() as session:
         _user_ids(session, actor, [handle], "person", on_duty=False)
         rows = session.scalars(
             select(ScheduleRow).where(ScheduleRow.org_id == actor.org_id).order_by(ScheduleRow.slug)

@@ -222,7 +222,7 @@ def apply_policy(
 
 
 def teams(db: Database, actor: Actor) -> list[Team]:
-    with db.transaction() as session:
+    with db.reading() as session:
         return list(
             session.scalars(select(Team).where(Team.org_id == actor.org_id).order_by(Team.slug))
         )
@@ -240,30 +240,30 @@ def add_team(
 
 
 def team_versions(db: Database, actor: Actor, team_slug: str) -> list[PolicyVersion]:
-    with db.transaction() as session:
+    with db.reading() as session:
         return versions(session, team_by_slug(session, actor.org_id, team_slug).id)
 
 
 def team_version(db: Database, actor: Actor, team_slug: str, number: int) -> PolicyVersion:
-    with db.transaction() as session:
+    with db.reading() as session:
         return version(session, team_by_slug(session, actor.org_id, team_slug).id, number)
 
 
 def organisation(db: Database, actor: Actor) -> Organisation:
-    with db.transaction() as session:
+    with db.reading() as session:
         found = session.get(Organisation, actor.org_id)
         assert found is not None
         return found
 
 
 def team_policy(db: Database, actor: Actor, team_slug: str) -> PolicyInForce:
-    with db.transaction() as session:
+    with db.reading() as session:
         return policy_in_force(session, team_by_slug(session, actor.org_id, team_slug).id)
 
 
 def teams_with_policies(db: Database, actor: Actor) -> list[tuple[Team, PolicyInForce]]:
     """Every team of the organisation with its policy in force, in one query."""
-    with db.transaction() as session:
+    with db.reading() as session:
         rows = session.execute(
             select(Team, *_VERSION_COLUMNS)
             .join(PolicyVersion, PolicyVersion.team_id == Team.id)
@@ -277,5 +277,5 @@ def teams_with_policies(db: Database, actor: Actor) -> list[tuple[Team, PolicyIn
 
 def organisation_slugs(db: Database) -> list[str]:
     """Every organisation's slug: the sign-in form offers them."""
-    with db.transaction() as session:
+    with db.reading() as session:
         return list(session.scalars(select(Organisation.slug).order_by(Organisation.slug)))

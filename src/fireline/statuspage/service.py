@@ -82,7 +82,7 @@ def add_component(db: Database, clock: Clock, actor: Actor, new: NewComponent) -
 
 
 def list_components(db: Database, actor: Actor) -> list[ComponentView]:
-    with db.transaction() as session:
+    with db.reading() as session:
         return [_component_view(c) for c in _components(session, actor.org_id)]
 
 
@@ -157,7 +157,7 @@ def publish_update(
 
 
 def status_updates(db: Database, actor: Actor, incident_id: int) -> list[StatusUpdateView]:
-    with db.transaction() as session:
+    with db.reading() as session:
         load_incident(session, actor, incident_id)
         rows = session.scalars(
             select(StatusUpdate)
@@ -177,7 +177,7 @@ def _organisation(session: Session, slug: str) -> Organisation:
 def public_status(db: Database, clock: Clock, organisation: str) -> PublicStatus:
     """What anyone may see: components, public incidents with updates (active, then 90 days)."""
     now = clock.now()
-    with db.transaction() as session:
+    with db.reading() as session:
         org = _organisation(session, organisation)
         published = session.execute(
             select(StatusUpdate, Incident)
@@ -243,7 +243,7 @@ def _notices(session: Session, org_id: int, now: datetime) -> list[PublicNotice]
 
 def public_notices(db: Database, clock: Clock, organisation: str) -> list[PublicNotice]:
     """The organisation's notices as its status page shows them."""
-    with db.transaction() as session:
+    with db.reading() as session:
         return _notices(session, _organisation(session, organisation).id, clock.now())
 
 
@@ -251,7 +251,7 @@ def latest_updates(
     db: Database, organisation: str, limit: int = 50
 ) -> tuple[str, list[tuple[StatusUpdateView, str]]]:
     """The organisation's name and its newest public updates with their incident's title."""
-    with db.transaction() as session:
+    with db.reading() as session:
         org = _organisation(session, organisation)
         rows = session.execute(
             select(StatusUpdate, Incident.title)

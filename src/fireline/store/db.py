@@ -35,9 +35,14 @@ def _begin_immediate(busy_timeout_ms: int) -> Callable[[Any], None]:
         # transaction takes no lock: in WAL mode it reads beside the writer rather than
         # queueing behind it (in an alert storm the intake's writer holds the lock nearly
         # all the time).
+        # A reading transaction refuses writes (`query_only`), so that one which wrote
+        # fails in every test rather than wait for the lock it did not take.
+        raw = connection.connection.driver_connection
         if connection.get_execution_options().get(_READING, False):
+            raw.execute("PRAGMA query_only=ON")
             connection.exec_driver_sql("BEGIN")
         else:
+            raw.execute("PRAGMA query_only=OFF")
             _take_write_lock(connection, busy_timeout_ms)
 
     return begin
@@ -161,7 +166,10 @@ class Database:
             url, idle_in_transaction_seconds, pre_ping, statement_timeout_seconds
         )
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        readers = self.engine.execution_options(**{_READING: True})
+        # PostgreSQL's reading transactions are READ ONLY (no round trip more: psycopg says
+        # so in its BEGIN), and refuse writes as SQLite's do.
+        readonly = {"postgresql_readonly": True} if self.dialect == "postgresql" else {}
+        readers = self.engine.execution_options(**{_READING: True}, **readonly)
         self._readers = sessionmaker(readers, expire_on_commit=False)
 
     @property
@@ -176,8 +184,9 @@ class Database:
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
-        """A transaction that only reads. On SQLite it takes no lock up front, so it reads
-        beside a writer instead of queueing behind it; write through `transaction()`."""
+        """A transaction that only reads, and refuses to write (on both databases). On
+        SQLite it takes no lock up front, so it reads beside a writer (the intake's, in an
+        alert storm) instead of queueing behind it; write through `transaction()`."""
         with self._readers.begin() as session:
             yield session
 

@@ -51,7 +51,7 @@ def _next_due() -> ColumnElement[datetime | None]:
 
 
 def open_by_level(db: Database, actor: Actor) -> dict[str, int]:
-    with db.transaction() as session:
+    with db.reading() as session:
         rows = session.execute(
             select(Ticket.priority, func.count())
             .where(Ticket.org_id == actor.org_id, Ticket.is_open)
@@ -63,7 +63,7 @@ def open_by_level(db: Database, actor: Actor) -> dict[str, int]:
 def most_urgent(db: Database, actor: Actor, limit: int = 15) -> list[Clocked]:
     """Open tickets whose next clock runs out first; those without a clock come last."""
     due = _next_due()
-    with db.transaction() as session:
+    with db.reading() as session:
         rows = session.execute(
             select(Ticket, Team.slug, due.label("due"))
             .join(Team, Team.id == Ticket.team_id)
@@ -108,7 +108,7 @@ def open_each_day(db: Database, actor: Actor, now: datetime, days: int = 14) -> 
     Counted backwards from today's open tickets, so only the window's openings and resolutions
     are read, not the history: open(t) = open now + resolved since t - opened since t."""
     ends = _day_ends(now, days)
-    with db.transaction() as session:
+    with db.reading() as session:
         mine = Ticket.org_id == actor.org_id
         open_now = session.execute(
             select(Ticket.priority, func.count())

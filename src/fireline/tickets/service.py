@@ -465,7 +465,7 @@ def view_ticket(session: Session, ticket: Ticket) -> TicketView:
 
 
 def get_ticket(db: Database, actor: Actor, ticket_id: int) -> TicketView:
-    with db.transaction() as session:
+    with db.reading() as session:
         return view_ticket(session, _load(session, actor, ticket_id))
 
 
@@ -483,7 +483,7 @@ def list_tickets(
     offset: int = 0,
 ) -> TicketPage:
     """A filtered page of tickets, newest first; a constant number of queries per page."""
-    with db.transaction() as session:
+    with db.reading() as session:
         query = select(Ticket).where(Ticket.org_id == actor.org_id)
         if team is not None:
             query = query.where(Ticket.team_id == _team(session, actor, team).id)
@@ -954,13 +954,13 @@ def ids_in_incident(session: Session, incident_id: int) -> list[int]:
 
 
 def ticket_timeline(db: Database, actor: Actor, ticket_id: int) -> list[EventView]:
-    with db.transaction() as session:
+    with db.reading() as session:
         ticket = _load(session, actor, ticket_id)
         return event_views(session, events_of(session, ticket_id=ticket.id))
 
 
 def count_tickets(db: Database, actor: Actor) -> int:
-    with db.transaction() as session:
+    with db.reading() as session:
         return (
             session.scalar(
                 select(func.count()).select_from(Ticket).where(Ticket.org_id == actor.org_id)

@@ -36,7 +36,7 @@ PAGE_SIZE = 25
 
 @router.get("/", response_class=HTMLResponse)
 def front_door(request: Request, db: DB) -> HTMLResponse:
-    with db.transaction() as session:
+    with db.reading() as session:
         organisations = session.execute(
             select(Organisation.name, Organisation.slug, func.count(Team.id))
             .join(Team, Team.org_id == Organisation.id, isouter=True)
