@@ -36,19 +36,25 @@ def _begin_immediate(busy_timeout_ms: int) -> Callable[[Any], None]:
         # queueing behind it (in an alert storm the intake's writer holds the lock nearly
         # all the time).
         # A reading transaction refuses writes (`query_only`), so that one which wrote
-        # fails in every test rather than wait for the lock it did not take.
+        # fails in every test rather than wait for the lock it did not take. The setting
+        # outlives the transaction: the connection's record says when it is on.
         raw = connection.connection.driver_connection
+        record = connection.connection.info
         if connection.get_execution_options().get(_READING, False):
-            raw.execute("PRAGMA query_only=ON")
+            if not record.get(_QUERY_ONLY):
+                raw.execute("PRAGMA query_only=ON")
+                record[_QUERY_ONLY] = True
             connection.exec_driver_sql("BEGIN")
         else:
-            raw.execute("PRAGMA query_only=OFF")
+            if record.pop(_QUERY_ONLY, False):
+                raw.execute("PRAGMA query_only=OFF")
             _take_write_lock(connection, busy_timeout_ms)
 
     return begin
 
 
 _READING = "fireline_reading"
+_QUERY_ONLY = "fireline_query_only"
 # How long SQLite waits for its write lock, unless a statement timeout says otherwise.
 BUSY_TIMEOUT_MS = 5000
 
