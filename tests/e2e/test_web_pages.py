@@ -18,6 +18,7 @@ from fireline.auth.models import User
 from fireline.auth.service import hash_password
 from fireline.clock.now import ManualClock
 from fireline.store.db import Database
+from fireline.tickets.schemas import COMMENTS_SHOWN
 from fireline.timeline.service import latest_event_id
 
 pytestmark = pytest.mark.db
@@ -409,3 +410,27 @@ def test_a_page_tells_its_live_stream_the_newest_event_it_shows(
         newest = latest_event_id(session, world.org_id)
     assert newest > 0
     assert f'<main id="main" data-live="{newest}">' in web.get("/app").text
+
+
+def test_the_ticket_page_shows_the_latest_comments_and_links_to_older_ones(
+    web: TestClient, world: World
+) -> None:
+    auth = {"Authorization": f"Bearer {world.tokens['ada']}"}
+    opened = web.post(
+        "/api/v1/tickets", json={"team": "hail", "title": "chatty", "priority": "P2"}, headers=auth
+    )
+    ticket = opened.json()["id"]
+    for n in range(COMMENTS_SHOWN + 2):
+        web.post(f"/api/v1/tickets/{ticket}/comments", json={"body": f"note {n}!"}, headers=auth)
+    sign_in(web, "ada")
+
+    def comments_on(path: str) -> str:  # the Comments panel (the timeline tells them too)
+        return web.get(path).text.partition('id="comment-h"')[2].partition("</section>")[0]
+
+    shown = comments_on(f"/app/tickets/{ticket}")
+    assert f"note {COMMENTS_SHOWN + 1}!" in shown and "note 1!" not in shown
+    older = re.search(r'href="(/app/tickets/\d+\?comments_before=\d+)#comment-h"', shown)
+    assert older is not None, "no link to the older comments"
+    shown = comments_on(older.group(1))
+    assert "note 0!" in shown and "note 1!" in shown and "note 2!" not in shown
+    assert f'href="/app/tickets/{ticket}#comment-h"' in shown  # back to the latest

@@ -14,7 +14,9 @@ from fireline.incidents.schemas import IncidentView
 from fireline.storable import INTEGER_MAX
 from fireline.tickets import service
 from fireline.tickets.schemas import (
+    COMMENTS_SHOWN,
     AssignRequest,
+    CommentPage,
     CommentRequest,
     DeclareFromTicket,
     LinkRequest,
@@ -119,6 +121,19 @@ def assign(
     ticket_id: RowId, body: AssignRequest, db: DB, clock: ClockDep, actor: ActorDep
 ) -> TicketView:
     return service.assign_ticket(db, clock, actor, ticket_id, body.assignee)
+
+
+@router.get("/{ticket_id}/comments")
+def comments(
+    ticket_id: RowId,
+    db: DB,
+    actor: ActorDep,
+    before: Annotated[int | None, Query(ge=1, le=INTEGER_MAX)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = COMMENTS_SHOWN,
+) -> CommentPage:
+    """The ticket's comments before comment `before` (or its latest), oldest first: a ticket
+    shows its latest few, and in an alert storm gathers hundreds a second."""
+    return service.ticket_comments(db, actor, ticket_id, before, limit)
 
 
 @router.post("/{ticket_id}/comments", status_code=status.HTTP_201_CREATED)

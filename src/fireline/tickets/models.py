@@ -81,10 +81,12 @@ class Ticket(Base):
 
 class Comment(Base):
     __tablename__ = "ticket_comments"
+    # A ticket's latest comments first, paging back by id (migration 0017).
+    __table_args__ = (Index("ix_ticket_comments_ticket", "ticket_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # No foreign key on PostgreSQL (migration 0016; `fireline.store.loose_keys`).
-    ticket_id: Mapped[int] = mapped_column(index=True)
+    ticket_id: Mapped[int]
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     body: Mapped[str] = mapped_column(Text)
     via: Mapped[str] = mapped_column(String(16))

@@ -31,6 +31,17 @@ class CommentView(BaseModel):
     created_at: datetime
 
 
+# How many of its latest comments a ticket shows; older ones are paged through by id.
+COMMENTS_SHOWN = 50
+
+
+class CommentPage(BaseModel):
+    """A ticket's comments before a given one, oldest first."""
+
+    items: list[CommentView]
+    older: bool = Field(description="whether comments before the first of these exist")
+
+
 class LinkView(BaseModel):
     id: int
     url: str
@@ -77,7 +88,14 @@ class TicketView(BaseModel):
     fingerprint: str | None = Field(default=None, description="of the alerts it gathers")
     alert_count: int = 0
     last_alert_at: datetime | None = None
-    comments: list[CommentView] = Field(default_factory=list)
+    comments: list[CommentView] = Field(
+        default_factory=list, description=f"the latest {COMMENTS_SHOWN}, oldest first"
+    )
+    older_comments: bool = Field(
+        default=False,
+        description="whether comments before the first shown exist: "
+        "`GET /api/v1/tickets/{id}/comments?before=` its id",
+    )
     links: list[LinkView] = Field(default_factory=list)
     priority_changes: list[PriorityChangeView] = Field(default_factory=list)
 

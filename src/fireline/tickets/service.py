@@ -27,6 +27,8 @@ from fireline.store.bulk import insert_with_ids
 from fireline.store.db import Database
 from fireline.tickets.models import Comment, GroupedAlert, Link, PriorityChange, Ticket
 from fireline.tickets.schemas import (
+    COMMENTS_SHOWN,
+    CommentPage,
     CommentView,
     LinkView,
     NewTicket,
@@ -351,14 +353,11 @@ def _view(
 ) -> TicketView:
     """A stored ticket as the API shows it; `detail` adds comments, links and priority changes."""
     comments: list[Comment] = []
+    older_comments = False
     links: list[Link] = []
     changes: list[PriorityChange] = []
     if detail:
-        comments = list(
-            session.scalars(
-                select(Comment).where(Comment.ticket_id == ticket.id).order_by(Comment.id)
-            )
-        )
+        comments, older_comments = _comments_before(session, ticket.id, None, COMMENTS_SHOWN)
         links = _links_of(session, ticket.id)
         changes = list(
             session.scalars(
@@ -379,7 +378,49 @@ def _view(
         )
     row = {name: getattr(ticket, name) for name in _COLUMNS}
     return _view_of(
-        row, judged, team_slug, handles, comments=comments, links=links, changes=changes
+        row,
+        judged,
+        team_slug,
+        handles,
+        comments=comments,
+        older_comments=older_comments,
+        links=links,
+        changes=changes,
+    )
+
+
+def _comments_before(
+    session: Session, ticket_id: int, before: int | None, limit: int
+) -> tuple[list[Comment], bool]:
+    """The ticket's latest `limit` comments before comment `before` (or the latest of
+    all), oldest first, and whether older ones exist. In an alert storm a ticket gathers
+    hundreds of occurrence comments a second: it shows a page of them, never all."""
+    query = select(Comment).where(Comment.ticket_id == ticket_id)
+    if before is not None:
+        query = query.where(Comment.id < before)
+    newest_first = list(session.scalars(query.order_by(Comment.id.desc()).limit(limit + 1)))
+    return newest_first[:limit][::-1], len(newest_first) > limit
+
+
+def ticket_comments(
+    db: Database, actor: Actor, ticket_id: int, before: int | None, limit: int
+) -> CommentPage:
+    """A page of the ticket's comments before comment `before`, oldest first."""
+    with db.reading() as session:
+        ticket = _load(session, actor, ticket_id)
+        comments, older = _comments_before(session, ticket.id, before, limit)
+        handles = _handles(session, [c.author_id for c in comments])
+        return CommentPage(items=[_comment_view(c, handles) for c in comments], older=older)
+
+
+def _comment_view(comment: Comment, handles: dict[int, str]) -> CommentView:
+    author = handles.get(comment.author_id) if comment.author_id is not None else None
+    return CommentView(
+        id=comment.id,
+        author=author,
+        body=comment.body,
+        via=comment.via,
+        created_at=comment.created_at,
     )
 
 
@@ -390,6 +431,7 @@ def _view_of(
     handles: dict[int, str],
     *,
     comments: Sequence[Comment] = (),
+    older_comments: bool = False,
     links: Sequence[Link] = (),
     changes: Sequence[PriorityChange] = (),
 ) -> TicketView:
@@ -427,12 +469,8 @@ def _view_of(
         fingerprint=row.get("fingerprint"),
         alert_count=row.get("alert_count") or 0,
         last_alert_at=row.get("last_alert_at"),
-        comments=[
-            CommentView(
-                id=c.id, author=handle(c.author_id), body=c.body, via=c.via, created_at=c.created_at
-            )
-            for c in comments
-        ],
+        comments=[_comment_view(c, handles) for c in comments],
+        older_comments=older_comments,
         links=[LinkView(id=link.id, url=link.url, title=link.title) for link in links],
         priority_changes=[
             PriorityChangeView(

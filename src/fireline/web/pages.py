@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 
@@ -24,9 +25,11 @@ from fireline.orgs import service as orgs
 from fireline.orgs.models import Organisation, Team
 from fireline.policy.load import preset_names
 from fireline.statuspage import service as statuspage
+from fireline.storable import INTEGER_MAX
 from fireline.tickets import board
 from fireline.tickets import service as tickets
 from fireline.tickets.models import Ticket
+from fireline.tickets.schemas import COMMENTS_SHOWN, CommentPage
 from fireline.web.render import countdown, page, stacked_bars
 from fireline.web.session import User
 
@@ -198,9 +201,20 @@ def ticket_list(request: Request, db: DB, clock: ClockDep, user: User) -> HTMLRe
 
 @router.get("/app/tickets/{ticket_id}", response_class=HTMLResponse)
 def ticket_page(
-    ticket_id: int, request: Request, db: DB, clock: ClockDep, user: User
+    ticket_id: int,
+    request: Request,
+    db: DB,
+    clock: ClockDep,
+    user: User,
+    comments_before: Annotated[int | None, Query(ge=1, le=INTEGER_MAX)] = None,
 ) -> HTMLResponse:
     ticket = tickets.get_ticket(db, user.actor, ticket_id)
+    if comments_before is None:
+        comments = CommentPage(items=ticket.comments, older=ticket.older_comments)
+    else:  # paging back through a storm's occurrence comments
+        comments = tickets.ticket_comments(
+            db, user.actor, ticket_id, comments_before, COMMENTS_SHOWN
+        )
     now = clock.now()
     policy = orgs.team_policy(db, user.actor, ticket.team).policy
     return page(
@@ -208,6 +222,8 @@ def ticket_page(
         "ticket.html",
         user,
         ticket=ticket,
+        comments=comments,
+        comments_before=comments_before,
         levels=policy.levels,
         mitigation=policy.mitigation,
         events=tickets.ticket_timeline(db, user.actor, ticket_id),
