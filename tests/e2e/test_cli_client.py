@@ -23,6 +23,7 @@ from fireline.cli.app import app
 from fireline.clock.now import ManualClock
 from fireline.policy.load import preset_text
 from fireline.store.db import Database
+from fireline.tickets.schemas import COMMENTS_SHOWN
 
 
 @pytest.fixture
@@ -148,6 +149,22 @@ def test_ticket_text_that_looks_like_markup_is_shown_as_written(cli: Cli) -> Non
 
     assert f"#{number} {title}" in shown
     assert "admin: see [red]the graph[/]" in shown
+
+
+def test_ticket_show_says_where_the_older_comments_are(cli: Cli) -> None:
+    number = new_ticket_id(ok(cli("ticket", "new", "-t", "hail", "--title", "chatty", "-p", "P3")))
+    auth = {"Authorization": f"Bearer {cli.world.tokens['admin']}"}
+    for n in range(COMMENTS_SHOWN + 1):
+        said = httpx.post(
+            f"{cli.url}/api/v1/tickets/{number}/comments", json={"body": f"c{n}!"}, headers=auth
+        )
+        assert said.status_code == 201, said.text
+
+    shown = flat(ok(cli("ticket", "show", str(number))))
+
+    first = cli.get(f"/api/v1/tickets/{number}")["comments"][0]["id"]
+    assert f"(older comments: GET /api/v1/tickets/{number}/comments?before={first})" in shown
+    assert f"admin: c{COMMENTS_SHOWN}!" in shown and "admin: c0!" not in shown
 
 
 # -- incidents ----------------------------------------------------------------------------------

@@ -45,7 +45,14 @@ def show_ticket(ticket: dict[str, Any]) -> None:
             markup=False,
             soft_wrap=True,
         )
-    for comment in ticket.get("comments", []):
+    comments = ticket.get("comments", [])
+    if ticket.get("older_comments") and comments:
+        out.print(
+            f"  (older comments: GET /api/v1/tickets/{ticket['id']}/comments"
+            f"?before={comments[0]['id']})",
+            highlight=False,
+        )
+    for comment in comments:
         out.print(
             f"  {comment['created_at']} {comment['author']}: {comment['body']}",
             highlight=False,
