@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
@@ -256,13 +256,24 @@ def accept_many(
     would cost every batch two more round trips for a race this rare.
 
     With `recall`, what the batch reads of teams, policies, silences and people is reused
-    across batches for a short while (`Recall`)."""
+    across batches for a short while (`Recall`), and so are the open tickets it found or
+    opened: a batch of repeats of those alone skips the lookup, and counts them only if
+    each is still open (else it runs again with the lookup)."""
+    recall = recall or Recall(seconds=0)
     try:
-        with db.transaction() as session:
-            return accept_in(session, clock, requests, guarded=False, recall=recall)
+        try:
+            with db.transaction() as session:
+                outcomes = accept_in(session, clock, requests, guarded=False, recall=recall)
+        except StaleOpenTickets:
+            recall.forget_open()
+            with db.transaction() as session:
+                outcomes = accept_in(session, clock, requests, guarded=False, recall=recall)
     except IntegrityError:
+        recall.forget_open()
         with db.transaction() as session:
-            return accept_in(session, clock, requests, recall=recall)
+            outcomes = accept_in(session, clock, requests, recall=recall)
+    recall.keep_staged()
+    return outcomes
 
 
 def accept_in(
@@ -276,17 +287,29 @@ def accept_in(
     for its fingerprint joins the winner's ticket (each insert runs in a savepoint);
     unguarded, the race fails the transaction."""
     now = clock.now()
-    batch = _Batch(session, clock, now, guarded, recall or Recall(seconds=0))
+    recall = recall or Recall(seconds=0)
+    recall.stage_open({})  # what an attempt that failed had staged, goes
+    batch = _Batch(session, clock, now, guarded, recall)
     prints = [[batch.fingerprint(source, alert) for alert in alerts] for source, alerts in requests]
-    batch.find_open_tickets(
-        {(source.id, p) for (source, _), ps in zip(requests, prints, strict=True) for p in ps},
-        {source.id for source, _ in requests if batch.groups(source)},
+    keys = {(source.id, p) for (source, _), ps in zip(requests, prints, strict=True) for p in ps}
+    grouping = {source.id for source, _ in requests if batch.groups(source)}
+    # Repeats alone (an alert storm of one fingerprint) of open tickets a recent batch
+    # found or opened: no lookup; their count's update checks they are still open.
+    repeats_only = not grouping and all(
+        alert.action is Action.trigger for _, alerts in requests for alert in alerts
     )
+    known = recall.open_tickets(keys) if repeats_only else {}
+    if known:
+        batch.assume_open(known)
+    else:
+        batch.find_open_tickets(keys, grouping)
     outcomes = [
         [batch.take(source, alert, p) for alert, p in zip(alerts, ps, strict=True)]
         for (source, alerts), ps in zip(requests, prints, strict=True)
     ]
     batch.finish()
+    if not known:
+        recall.stage_open(batch.open_now(grouping))
     return [[outcome.view() for outcome in request] for request in outcomes]
 
 
@@ -409,6 +432,7 @@ _COUNT_REPEATS = (
     )
     .returning(Ticket.id, Ticket.alert_count)
 )
+_COUNT_OPEN_REPEATS = _COUNT_REPEATS.where(Ticket.is_open)
 # PostgreSQL: `_COUNT_REPEATS` and the comments it leads to, as one statement. Each comment
 # reads "Occurrence <the new count><after_count><the ticket's link text>".
 _COUNT_REPEATS_AND_COMMENT = text(
@@ -416,7 +440,7 @@ _COUNT_REPEATS_AND_COMMENT = text(
     WITH counted AS (
         UPDATE tickets
         SET alert_count = alert_count + :increment, last_alert_at = :now, updated_at = :now
-        WHERE id = ANY(CAST(:ids AS integer[]))
+        WHERE id = ANY(CAST(:ids AS integer[])) AND (is_open OR NOT :open_only)
         RETURNING id, alert_count
     )
     INSERT INTO ticket_comments (ticket_id, author_id, body, via, created_at)
@@ -426,6 +450,7 @@ _COUNT_REPEATS_AND_COMMENT = text(
     JOIN unnest(CAST(:ids AS integer[]), CAST(:links AS text[])) AS given (id, link)
         ON given.id = counted.id
     ORDER BY counted.id
+    RETURNING ticket_id
     """
 )
 
@@ -440,6 +465,11 @@ class Recall:
     def __init__(self, seconds: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.seconds, self.clock = seconds, clock
         self._kept: dict[Hashable, tuple[float, Any]] = {}
+        # The open ticket of each (integration, fingerprint) a committed batch found or
+        # opened, with when: a batch whose alerts are all repeats of these skips the lookup
+        # (see `accept_in`). What a batch saw waits in `_staged` until it has committed.
+        self._open: dict[tuple[int, str], tuple[float, KnownTicket]] = {}
+        self._staged: dict[tuple[int, str], KnownTicket | None] = {}
 
     def get(self, key: Hashable, read: Callable[[], T]) -> T:
         now = self.clock()
@@ -449,6 +479,61 @@ class Recall:
         value = read()
         self._kept[key] = (now, value)
         return value
+
+    def open_tickets(self, keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], KnownTicket]:
+        """The open ticket of every key, as found or opened within `seconds`; empty unless
+        each key has one (with seconds=0, always empty)."""
+        if self.seconds == 0:
+            return {}
+        now, known = self.clock(), {}
+        for key in keys:
+            kept = self._open.get(key)
+            if kept is None or now - kept[0] >= self.seconds:
+                return {}
+            known[key] = kept[1]
+        return known
+
+    def stage_open(self, seen: Mapping[tuple[int, str], KnownTicket | None]) -> None:
+        """What a batch learnt of keys' open tickets (None: it has none now), kept once the
+        batch has committed (`keep_staged`); it replaces what an earlier attempt staged."""
+        self._staged = dict(seen) if self.seconds > 0 else {}
+
+    def keep_staged(self) -> None:
+        now = self.clock()
+        for key, ticket in self._staged.items():
+            if ticket is None:
+                self._open.pop(key, None)
+            else:
+                self._open[key] = (now, ticket)
+        self._staged.clear()
+        if len(self._open) > MAX_KNOWN_OPEN:  # a storm of new fingerprints: drop the stale
+            self._open = {
+                key: kept for key, kept in self._open.items() if now - kept[0] < self.seconds
+            }
+            if len(self._open) > MAX_KNOWN_OPEN:
+                self._open.clear()
+
+    def forget_open(self) -> None:
+        """Forget every open ticket known (one was closed or changed elsewhere)."""
+        self._open.clear()
+        self._staged.clear()
+
+
+@dataclass(frozen=True, slots=True)
+class KnownTicket:
+    """An open ticket as a batch found or opened it: enough to count repeats on it."""
+
+    id: int
+    priority: str | None
+    set_by_person: bool
+
+
+# Open tickets a writer remembers at most (about a second of new tickets in a storm).
+MAX_KNOWN_OPEN = 20_000
+
+
+class StaleOpenTickets(Exception):
+    """A ticket remembered open was closed meanwhile: the batch must look its tickets up."""
 
 
 class _Batch:
@@ -471,6 +556,9 @@ class _Batch:
         self.joins: list[tuple[_TicketRef, Source, str]] = []
         self.refiring: set[tuple[int, str]] = set()
         self.grouped: list[tuple[Source, IncomingAlert, _TicketRef]] = []
+        # The open tickets were taken from `Recall`, not looked up (and locked): counting
+        # their repeats checks that each is still open.
+        self.assumed = False
 
     def groups(self, source: Source) -> bool:
         """Whether the source's team groups storms: only then are fingerprints looked up
@@ -530,6 +618,28 @@ class _Batch:
                         self.members[source_id, member] = firing
                         if self.tickets[source_id, member] is None:
                             self.tickets[source_id, member] = ref
+
+    def assume_open(self, known: Mapping[tuple[int, str], KnownTicket]) -> None:
+        """Take the keys' open tickets as a recent batch left them, instead of looking them
+        up (`find_open_tickets`)."""
+        for key, ticket in known.items():
+            self.tickets[key] = _TicketRef(
+                ticket.id, priority=ticket.priority, set_by_person=ticket.set_by_person
+            )
+        self.assumed = True
+
+    def open_now(self, grouping: set[int]) -> dict[tuple[int, str], KnownTicket | None]:
+        """Each key's open ticket as the batch leaves it (None: none), but for the
+        integrations in `grouping`, whose alerts may join a storm's ticket instead."""
+        seen: dict[tuple[int, str], KnownTicket | None] = {}
+        for key, ref in self.tickets.items():
+            if key[0] in grouping:
+                continue
+            if ref is None:
+                seen[key] = None
+            elif ref.id is not None:
+                seen[key] = KnownTicket(ref.id, ref.priority, ref.set_by_person)
+        return seen
 
     def take(self, source: Source, alert: IncomingAlert, print_: str) -> _Outcome:
         team, judged = self._judge(source)
@@ -919,6 +1029,7 @@ class _Batch:
         )
         for ref, pending, item in zip(refs, pendings, opened, strict=True):
             ref.id, ref.pending, ref.new_alerts = item.row["id"], None, 0
+            ref.priority = item.row["priority"]
             if UPSTREAM not in pending.alert.labels:
                 _page_impact_contacts(
                     self.session,
@@ -1019,14 +1130,20 @@ class _Batch:
                     "now": self.now,
                     "after_count": _after_count(self.now, increment),
                     "via": Via.integration.value,
+                    "open_only": self.assumed,
                 }
-                connection.execute(_COUNT_REPEATS_AND_COMMENT, counted)
+                commented = connection.execute(_COUNT_REPEATS_AND_COMMENT, counted).all()
+                if self.assumed and len(commented) != len(refs):
+                    raise StaleOpenTickets()
             return
         totals: dict[int, int] = {}
+        count = _COUNT_OPEN_REPEATS if self.assumed else _COUNT_REPEATS
         for increment, refs in by_increment.items():
             counted = {"ids": [ref.id for ref in refs], "increment": increment, "now": self.now}
-            for ticket_id, total in connection.execute(_COUNT_REPEATS, counted):
+            for ticket_id, total in connection.execute(count, counted):
                 totals[ticket_id] = total
+        if self.assumed and len(totals) != len(repeated):
+            raise StaleOpenTickets()
         comments = []
         for ref in repeated:
             assert ref.id is not None
