@@ -19,7 +19,7 @@ from fireline.intake.schemas import NewIntegration
 from fireline.intake.sources import generic, pagerduty
 from fireline.store.db import Database
 from fireline.tickets.models import Comment, Ticket
-from fireline.tickets.service import move_ticket
+from fireline.tickets.service import mitigate, move_ticket
 
 if TYPE_CHECKING:
     from conftest import World
@@ -94,14 +94,38 @@ def test_repeats_of_a_ticket_a_batch_opened_skip_the_lookup_and_count_exactly(
     assert len(bodies) == 1 and bodies[0].startswith("Occurrence 4 at ")
 
 
-def test_a_batch_with_a_new_fingerprint_still_looks_its_tickets_up(
+@pytest.mark.parametrize("b_known", [False, True])
+def test_a_batch_with_a_new_fingerprint_or_two_known_tickets_looks_them_up(
+    db: Database, clock: ManualClock, world: World, b_known: bool
+) -> None:
+    """A new fingerprint may have a ticket another process opened; two known tickets are
+    locked by the lookup in id order, where updates could take them in another."""
+    recall, source, _ = _opened(db, clock, world)
+    if b_known:
+        service.accept_many(db, clock, [_alert(source, "b")], recall)
+        assert recall.open_tickets([(source.id, "generic:b")])
+    with _lookups(db) as lookups:
+        service.accept_many(db, clock, [_alert(source, "b"), _alert(source, "a")], recall)
+    assert len(lookups) == 1
+    assert _tickets(db) == [("generic:a", True, 2), ("generic:b", True, 1 + b_known)]
+
+
+def test_what_a_rolled_back_batch_learnt_is_not_kept(
     db: Database, clock: ManualClock, world: World
 ) -> None:
     recall, source, _ = _opened(db, clock, world)
+
+    class Abandoned(Exception):
+        pass
+
+    with pytest.raises(Abandoned), db.transaction() as session:
+        service.accept_in(session, clock, [_alert(source, "b")], recall=recall)
+        raise Abandoned  # "b"'s ticket is rolled back
+    service.accept_many(db, clock, [_alert(source, "a")], recall)  # known: no lookup
+    assert recall.open_tickets([(source.id, "generic:b")]) == {}
     with _lookups(db) as lookups:
-        service.accept_many(db, clock, [_alert(source, "a"), _alert(source, "b")], recall)
-    assert len(lookups) == 1
-    assert _tickets(db) == [("generic:a", True, 2), ("generic:b", True, 1)]
+        (b,) = service.accept_many(db, clock, [_alert(source, "b")], recall)[0]
+    assert len(lookups) == 1 and b.outcome == "opened"
 
 
 def _opened_then_closed_elsewhere(
@@ -167,6 +191,8 @@ def test_a_resolve_through_the_writer_leaves_its_ticket_known_as_it_is(
 
     service.accept_many(db, clock, [event("trigger")], recall)
     service.accept_many(db, clock, [event("resolve")], recall)
+    remembered = recall.open_tickets([(source.id, "pagerduty:disk")])
+    assert bool(remembered) == (team == "caseflow")  # a resolved ticket is forgotten
     with _lookups(db) as lookups:
         (again,) = service.accept_many(db, clock, [event("trigger")], recall)[0]
     still_open = tickets == [(True, 2)]
@@ -185,3 +211,45 @@ def test_what_a_writer_remembers_lasts_its_seconds(
     with _lookups(db) as lookups:
         service.accept_many(db, clock, [_alert(source, "a")], recall)
     assert len(lookups) == 1
+
+
+def _spend(source: service.Source, usd_an_hour: float) -> Request:
+    alert = {"title": "Spend", "dedup_key": "spend", "signals": {"cost_usd_per_hour": usd_an_hour}}
+    return source, generic.parse(alert)
+
+
+def _priority(db: Database, ticket_id: int | None) -> str | None:
+    with db.reading() as session:
+        return session.scalar(select(Ticket.priority).where(Ticket.id == ticket_id))
+
+
+@pytest.mark.parametrize(
+    ("first_spend", "opened_at", "mitigated_to", "then_spend", "priority"),
+    [
+        # Hail: spend rising past 100 USD/h raises a P2 to P1, also without the lookup.
+        (30, "P2", None, 140, "P1"),
+        # "P1 issues can be mitigated such that they are re-characterized as a P2 issue":
+        # a repeat never raises a priority a person chose.
+        (150, "P1", "P2", 180, "P2"),
+    ],
+)
+def test_a_known_tickets_repeat_raises_its_priority_as_a_looked_up_one_would(
+    db: Database,
+    clock: ManualClock,
+    world: World,
+    first_spend: float,
+    opened_at: str,
+    mitigated_to: str | None,
+    then_spend: float,
+    priority: str,
+) -> None:
+    recall = service.Recall(seconds=60)
+    source = _source(db, clock, world, "generic", "hail")
+    (first,) = service.accept_many(db, clock, [_spend(source, first_spend)], recall)[0]
+    assert first.ticket_id is not None and _priority(db, first.ticket_id) == opened_at
+    if mitigated_to is not None:
+        mitigate(db, clock, world.responder, first.ticket_id, mitigated_to, "capped")
+    with _lookups(db) as lookups:
+        (repeat,) = service.accept_many(db, clock, [_spend(source, then_spend)], recall)[0]
+    assert lookups == [] and repeat.ticket_id == first.ticket_id
+    assert _priority(db, first.ticket_id) == priority

@@ -257,8 +257,8 @@ def accept_many(
 
     With `recall`, what the batch reads of teams, policies, silences and people is reused
     across batches for a short while (`Recall`), and so are the open tickets it found or
-    opened: a batch of repeats of those alone skips the lookup, and counts them only if
-    each is still open (else it runs again with the lookup)."""
+    opened: a batch of nothing but repeats of one of those skips the lookup, and counts
+    them only if that ticket is still open (else it runs again with the lookup)."""
     recall = recall or Recall(seconds=0)
     try:
         try:
@@ -293,13 +293,15 @@ def accept_in(
     prints = [[batch.fingerprint(source, alert) for alert in alerts] for source, alerts in requests]
     keys = {(source.id, p) for (source, _), ps in zip(requests, prints, strict=True) for p in ps}
     grouping = {source.id for source, _ in requests if batch.groups(source)}
-    # Repeats alone (an alert storm of one fingerprint) of open tickets a recent batch
-    # found or opened: no lookup; their count's update checks they are still open.
+    # Repeats alone (an alert storm of one fingerprint) of one open ticket a recent batch
+    # found or opened: no lookup; the count's update checks it is still open. Only one:
+    # the lookup locks a batch's tickets in id order, and updates of several, unlocked,
+    # could lock them in another order than a concurrent batch (a deadlock).
     repeats_only = not grouping and all(
         alert.action is Action.trigger for _, alerts in requests for alert in alerts
     )
     known = recall.open_tickets(keys) if repeats_only else {}
-    if known:
+    if len({ticket.id for ticket in known.values()}) == 1:
         batch.assume_open(known)
     else:
         batch.find_open_tickets(keys, grouping)
@@ -308,7 +310,7 @@ def accept_in(
         for (source, alerts), ps in zip(requests, prints, strict=True)
     ]
     batch.finish()
-    if not known:
+    if not batch.assumed:
         recall.stage_open(batch.open_now(grouping))
     return [[outcome.view() for outcome in request] for request in outcomes]
 
@@ -1115,7 +1117,8 @@ class _Batch:
         if not repeated:
             return
         # One UPDATE per distinct increment (nearly always one), each returning the new
-        # totals: no read of the counts before writing them. In id order, as locked.
+        # totals: no read of the counts before writing them. In id order, as locked (a batch
+        # that assumed its ticket open has one, locked by its update).
         by_increment: dict[int, list[_TicketRef]] = {}
         for ref in sorted(repeated, key=lambda ref: ref.id or 0):
             by_increment.setdefault(ref.new_alerts, []).append(ref)
