@@ -468,7 +468,7 @@ class Recall:
         self.seconds, self.clock = seconds, clock
         self._kept: dict[Hashable, tuple[float, Any]] = {}
         # The open ticket of each (integration, fingerprint) a committed batch found or
-        # opened, with when: a batch whose alerts are all repeats of these skips the lookup
+        # opened, with when: a batch of nothing but repeats of one of these skips the lookup
         # (see `accept_in`). What a batch saw waits in `_staged` until it has committed.
         self._open: dict[tuple[int, str], tuple[float, KnownTicket]] = {}
         self._staged: dict[tuple[int, str], KnownTicket | None] = {}
